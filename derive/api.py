@@ -1,0 +1,94 @@
+"""The public Python API. Every function returns a `Derivation`, verified unless check=False."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import sympy as sp
+
+from derive.gradient import gradient_derivation, hessian_derivation, jacobian_derivation
+from derive.model import Derivation
+from derive.problem import Shape, make_problem
+
+Assume = Mapping[str, str | tuple[str, ...]]
+
+
+class VerificationWarning(UserWarning):
+    """A derivation's numeric cross-check failed: do not trust its result."""
+
+
+def _finish(d: Derivation, check: bool, trials: int = 5, seed: int = 0) -> Derivation:
+    if not check:
+        return d
+    d = d.verified(trials=trials, seed=seed)
+    if not d.verification.passed:
+        warnings.warn(d.verification.summary(), VerificationWarning, stacklevel=3)
+    return d
+
+
+def gradient(
+    f: sp.Basic,
+    wrt: str,
+    *,
+    shapes: Mapping[str, Shape] | None = None,
+    assume: Assume | None = None,
+    check: bool = True,
+) -> Derivation:
+    """∂f/∂wrt for a scalar f, in the Cookbook layout (the shape of wrt; entries independent).
+
+    `shapes` maps names to () scalar, (n,) column vector or (m, n) matrix (ints or dimension
+    names); `assume` maps names to assumption kinds ("symmetric", "spd", "invertible",
+    "positive", "nonnegative", "nonzero", "prob", "onehot", "binary"). With check=True the
+    result and every step are verified against JAX; a failure is reported in
+    `.verification` and warned about with `VerificationWarning`.
+    """
+    d = gradient_derivation(make_problem(f, wrt, shapes, assume))
+    return _finish(d, check)
+
+
+def hessian(
+    f: sp.Basic,
+    wrt: str,
+    *,
+    shapes: Mapping[str, Shape] | None = None,
+    assume: Assume | None = None,
+    check: bool = True,
+) -> Derivation:
+    """∂²f/∂x∂xᵀ of a scalar f with respect to a column vector x (the Jacobian of ∇f)."""
+    d = hessian_derivation(make_problem(f, wrt, shapes, assume))
+    return _finish(d, check)
+
+
+def jacobian(
+    f: sp.Basic,
+    wrt: str,
+    *,
+    shapes: Mapping[str, Shape] | None = None,
+    assume: Assume | None = None,
+    check: bool = True,
+) -> Derivation:
+    """∂g/∂xᵀ of a column-vector function g of a column vector x: entry (i, j) is ∂g_i/∂x_j."""
+    d = jacobian_derivation(make_problem(f, wrt, shapes, assume, vector_valued=True))
+    return _finish(d, check)
+
+
+def mle(family: str, *, check: bool = True, **options: object) -> Derivation:
+    """The maximum-likelihood derivation for an i.i.d. sample from `family` (e.g. "gaussian")."""
+    from derive.likelihood import mle_derivation
+
+    return _finish(mle_derivation(family, **options), check)
+
+
+def worked(name: str, *, check: bool = True) -> Derivation:
+    """A derivation from the worked catalogue (see `catalog()`), e.g. "softmax-ce"."""
+    from derive.worked import build
+
+    return _finish(build(name), check)
+
+
+def catalog() -> list[tuple[str, str]]:
+    """The worked derivations as (name, one-line title), in catalogue order."""
+    from derive.worked import entries
+
+    return [(e.name, e.title) for e in entries()]

@@ -1,0 +1,170 @@
+"""The `derive` command line: argument handling and I/O only; the library does the work.
+
+Exit codes: 0 derived and verified, 1 the numeric check failed, 2 bad input or unsupported.
+Heavy modules (SymPy, JAX) are imported inside the commands, so `derive --help` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+FORMATS = ("text", "latex", "markdown", "json")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"derive: error: {message} (see derive --help)\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument(
+        "--standalone", action="store_true", help="LaTeX: a complete document for pdflatex"
+    )
+    p.add_argument("--no-check", action="store_true", help="skip the numeric verification")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="derive",
+        description=(
+            "Step-by-step derivations for the mathematics of machine learning, each step "
+            "citing its rule and every result verified numerically against JAX autodiff."
+        ),
+        epilog="examples:  derive mle gaussian   derive show softmax-ce --format latex   "
+        "derive list   derive rules logdet",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser("list", help="list the worked derivations")
+
+    p = sub.add_parser("show", help="show a worked derivation")
+    p.add_argument("name", help="a name from `derive list`")
+    _output_options(p)
+
+    p = sub.add_parser("mle", help="derive a maximum-likelihood estimator")
+    p.add_argument("family", help="gaussian, bernoulli, poisson, exponential")
+    _output_options(p)
+
+    p = sub.add_parser("rules", help="list or search the rulebook, or show one rule")
+    p.add_argument("query", nargs="*", help="a rule id, or words to search for")
+    return parser
+
+
+def _emit(d, args: argparse.Namespace) -> int:
+    fmt = args.format
+    if fmt == "latex":
+        out = d.to_latex(standalone=args.standalone)
+    elif fmt == "markdown":
+        out = d.to_markdown()
+    elif fmt == "json":
+        out = d.to_json()
+    else:
+        out = d.to_text()
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(out if out.endswith("\n") else out + "\n")
+        summary = d.verification.summary() if d.verification else "not checked numerically"
+        print(f"wrote {args.output} ({summary})")
+    else:
+        sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    if d.verification is not None and not d.verification.passed:
+        return EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
+def _quietly(fn, *args, **kwargs):
+    """Call fn with VerificationWarning silenced: the CLI reports failures itself."""
+    import warnings
+
+    from derive.api import VerificationWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VerificationWarning)
+        return fn(*args, **kwargs)
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from derive.api import catalog
+
+    entries = catalog()
+    width = max(len(name) for name, _ in entries)
+    for name, title in entries:
+        print(f"{name:<{width}}  {title}")
+    return EXIT_OK
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from derive.api import worked
+
+    return _emit(_quietly(worked, args.name, check=not args.no_check), args)
+
+
+def _cmd_mle(args: argparse.Namespace) -> int:
+    from derive.api import mle
+
+    return _emit(_quietly(mle, args.family, check=not args.no_check), args)
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from derive import rules
+
+    query = " ".join(args.query)
+    ids = {r.id for r in rules.all_rules()}
+    if query in ids:
+        from derive.selfcheck import self_check
+
+        r = rules.get(query)
+        print(f"{r.id}: {r.name}")
+        print(f"  source:     {r.source}")
+        print(f"  statement:  {r.statement}")
+        if r.conditions:
+            print(f"  conditions: {'; '.join(r.conditions)}")
+        ok, detail = self_check(r)
+        print(f"  self-check: {detail}")
+        return EXIT_OK if ok else EXIT_CHECK_FAILED
+    found = rules.search(query) if query else rules.all_rules()
+    if not found:
+        print(f"derive: no rule matches {query!r}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    width = max(len(r.id) for r in found)
+    for r in found:
+        print(f"{r.id:<{width}}  {r.name} — {r.source}")
+    return EXIT_OK
+
+
+COMMANDS = {"list": _cmd_list, "show": _cmd_show, "mle": _cmd_mle, "rules": _cmd_rules}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("derive: interrupted", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as e:  # noqa: BLE001 - the CLI turns every failure into one line
+        from derive.errors import DeriveError
+
+        if args.debug:
+            raise
+        kind = "error" if isinstance(e, DeriveError) else f"internal error ({type(e).__name__})"
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"derive: {kind}: {msg}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""Expression nodes that SymPy lacks, and constructors that keep forms unevaluated.
+
+SymPy's matrix expressions (MatrixSymbol, MatMul, MatAdd, Transpose, Inverse, Trace,
+Determinant, HadamardProduct, ElementwiseApplyFunction, OneMatrix, Identity, DiagMatrix) are the
+vocabulary. This module adds what a derivation needs on top:
+
+- `MatScalar(M)`: a 1×1 matrix expression used as a scalar, so that ``x^T A x + c`` is legal;
+- `ScalarDifferential(e)` / `MatDifferential(e)`: the unevaluated differential d(e);
+- `DifferentialSymbol(X)`: the symbol dX;
+- `Softmax(z)`, `LogSumExp(z)`: column-vector softmax and log-sum-exp;
+- `sigmoid`, `softplus`: scalar functions applied elementwise through `elementwise`;
+- `GradientOf`, `HessianOf`, `JacobianOf`: labels ∂f/∂X for the left side of an equation.
+
+Constructors here never let SymPy rewrite a form behind the engine's back (``.T`` on a sum
+distributes; `transpose` here does not).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
+
+
+class MatScalar(sp.Expr):
+    """The single entry of a 1×1 matrix expression M, as a scalar: ``uᵀv`` in ``uᵀv + 1``."""
+
+    is_commutative = True
+    is_real = True
+
+    def __new__(cls, arg: sp.Basic) -> sp.Expr:
+        if not getattr(arg, "is_Matrix", False) or tuple(arg.shape) != (1, 1):
+            raise TypeError(f"MatScalar needs a 1x1 matrix expression, got {arg}")
+        if isinstance(arg, sp.ZeroMatrix):
+            return sp.S.Zero
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    def _eval_transpose(self) -> sp.Expr:
+        return self
+
+
+class ScalarDifferential(sp.Expr):
+    """d(e) for a scalar expression e, not yet evaluated."""
+
+    is_commutative = True
+
+    def __new__(cls, arg: sp.Basic) -> sp.Expr:
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def arg(self) -> sp.Basic:
+        return self.args[0]
+
+
+class MatDifferential(MatrixExpr):
+    """d(E) for a matrix expression E, not yet evaluated; it has the shape of E."""
+
+    def __new__(cls, arg: MatrixExpr) -> MatrixExpr:
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple:
+        return self.args[0].shape
+
+    def _entry(self, i, j, **kwargs):  # pragma: no cover - never indexed
+        raise TypeError("a differential has no entries")
+
+
+class DifferentialSymbol(sp.MatrixSymbol):
+    """dX: the differential of the matrix (or column vector) symbol X."""
+
+    def __new__(cls, base: sp.MatrixSymbol | sp.Basic | str, *shape: sp.Expr) -> DifferentialSymbol:
+        if shape:  # SymPy rebuilding the node from its args (name, rows, cols)
+            return sp.MatrixSymbol.__new__(cls, base, *shape)
+        return sp.MatrixSymbol.__new__(cls, "d" + base.name, *base.shape)
+
+    @property
+    def base_name(self) -> str:
+        return self.name[1:]
+
+
+class ScalarDifferentialSymbol(sp.Symbol):
+    """dθ: the differential of a scalar symbol θ."""
+
+    def __new__(cls, base: sp.Symbol | str, **assumptions: bool) -> ScalarDifferentialSymbol:
+        name = base if isinstance(base, str) else "d" + base.name
+        return sp.Symbol.__new__(cls, name, real=True)
+
+    def __getnewargs_ex__(self):
+        return ((self.name,), {})
+
+    @property
+    def base_name(self) -> str:
+        return self.name[1:]
+
+
+class Softmax(MatrixExpr):
+    """softmax(z) = exp(z) / (1ᵀ exp(z)) for a column vector z."""
+
+    def __new__(cls, arg: MatrixExpr) -> Softmax:
+        if arg.shape[1] != 1:
+            raise TypeError(f"softmax takes a column vector, got shape {arg.shape}")
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple:
+        return self.args[0].shape
+
+    def _entry(self, i, j, **kwargs):  # pragma: no cover - never indexed
+        raise TypeError("softmax is evaluated numerically, not by entries")
+
+
+class LogSumExp(sp.Expr):
+    """lse(z) = log(1ᵀ exp(z)) for a column vector z; a scalar."""
+
+    is_commutative = True
+    is_real = True
+
+    def __new__(cls, arg: MatrixExpr) -> LogSumExp:
+        if arg.shape[1] != 1:
+            raise TypeError(f"log-sum-exp takes a column vector, got shape {arg.shape}")
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+
+class sigmoid(sp.Function):  # noqa: N801 - a function name, as sp.exp
+    """The logistic sigmoid σ(t) = 1 / (1 + e^{-t}); σ'(t) = σ(t)(1 − σ(t))."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    @classmethod
+    def eval(cls, arg):  # noqa: D102 - SymPy hook
+        if arg.is_zero:
+            return sp.S.Half
+
+
+class softplus(sp.Function):  # noqa: N801
+    """softplus(t) = log(1 + e^t); softplus'(t) = σ(t)."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sigmoid(self.args[0])
+
+
+class GradientOf(sp.Expr):
+    """Label ∂f/∂X (Cookbook layout: the shape of X)."""
+
+    def __new__(cls, f: sp.Basic, wrt: sp.Basic) -> GradientOf:
+        return sp.Basic.__new__(cls, f, wrt)
+
+
+class HessianOf(sp.Expr):
+    """Label ∂²f/∂x∂xᵀ."""
+
+    def __new__(cls, f: sp.Basic, wrt: sp.Basic) -> HessianOf:
+        return sp.Basic.__new__(cls, f, wrt)
+
+
+class JacobianOf(sp.Expr):
+    """Label ∂g/∂xᵀ (entry (i, j) is ∂g_i/∂x_j)."""
+
+    def __new__(cls, f: sp.Basic, wrt: sp.Basic) -> JacobianOf:
+        return sp.Basic.__new__(cls, f, wrt)
+
+
+# --- constructors that keep forms as written -------------------------------------------------
+
+_T = sp.Symbol("t", real=True)
+
+
+def elementwise(fn: sp.Lambda | type, arg: MatrixExpr) -> ElementwiseApplyFunction:
+    """f∘(X): the scalar function ``fn`` applied to each entry of X."""
+    lam = fn if isinstance(fn, sp.Lambda) else sp.Lambda(_T, fn(_T))
+    return ElementwiseApplyFunction(lam, arg)
+
+
+def transpose(e: sp.Basic) -> sp.Basic:
+    """Xᵀ, unevaluated except for scalars and double transposes."""
+    if not getattr(e, "is_Matrix", False):
+        return e
+    if isinstance(e, sp.Transpose):
+        return e.arg
+    if isinstance(e, (sp.Identity, sp.ZeroMatrix, sp.OneMatrix)) and e.shape[0] == e.shape[1]:
+        return e
+    if isinstance(e, (sp.ZeroMatrix, sp.OneMatrix)):
+        return type(e)(e.shape[1], e.shape[0])
+    return sp.Transpose(e)
+
+
+def ones(n: sp.Expr) -> sp.OneMatrix:
+    """The all-ones column vector 1 of length n."""
+    return sp.OneMatrix(n, 1)
+
+
+def d(e: sp.Basic) -> sp.Basic:
+    """The unevaluated differential of e."""
+    return MatDifferential(e) if getattr(e, "is_Matrix", False) else ScalarDifferential(e)
+
+
+def is_matrix(e: sp.Basic) -> bool:
+    return bool(getattr(e, "is_Matrix", False))
+
+
+def as_scalar(e: sp.Basic) -> sp.Expr:
+    """A scalar expression: 1×1 matrix expressions are wrapped in `MatScalar`."""
+    if is_matrix(e):
+        if tuple(e.shape) != (1, 1):
+            raise TypeError(f"expected a scalar, got a {e.shape[0]}x{e.shape[1]} matrix")
+        return MatScalar(e)
+    return e
+
+
+
+def has_matrix(e: sp.Basic) -> bool:
+    return any(is_matrix(a) for a in sp.preorder_traversal(e))
+
+
+def normalize(e: sp.Basic) -> sp.Basic:
+    """Wrap every 1×1 matrix expression that sits in a scalar position in `MatScalar`.
+
+    SymPy lets a 1×1 `MatMul` stand where a scalar is meant (``log(x.T*x)``); the engine wants
+    the scalar view explicit. `MatrixElement` M[0, 0] of a 1×1 M becomes MatScalar(M).
+    """
+    if isinstance(e, MatrixElement) and tuple(e.parent.shape) == (1, 1):
+        return MatScalar(normalize(e.parent))
+    if not e.args or isinstance(e, (sp.MatrixSymbol, sp.Symbol, sp.Lambda)):
+        return e
+    if isinstance(e, MatScalar):
+        return MatScalar(normalize(e.arg))
+    scalar_parent = not is_matrix(e) and not isinstance(
+        e, (sp.Trace, sp.Determinant, LogSumExp, ScalarDifferential, GradientOf, HessianOf, JacobianOf)
+    )
+    new_args = []
+    for a in e.args:
+        a2 = normalize(a)
+        if scalar_parent and is_matrix(a2) and tuple(a2.shape) == (1, 1):
+            a2 = MatScalar(a2)
+        new_args.append(a2)
+    if isinstance(e, ElementwiseApplyFunction):
+        return ElementwiseApplyFunction(e.function, new_args[1])
+    if tuple(new_args) == tuple(e.args):
+        return e
+    return e.func(*new_args)

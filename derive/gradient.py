@@ -1,0 +1,189 @@
+"""Gradients, Hessians and Jacobians as derivations: rewrite, differentiate, identify, tidy.
+
+    f  →(rewrite rules)→  f'  →(differential rules)→  df  →(trace rules)→  Σ tr(G_kᵀ dX)
+       →(collect)→  tr(Gᵀ dX)  →(identification)→  ∂f/∂X = G  →(textbook rules)→  G'
+
+The Hessian continues from the gradient g: dg →(rearrange)→ H dx → ∂²f/∂x∂xᵀ = H.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derive.differential import differentiate
+from derive.errors import UnsupportedError
+from derive.expr import (
+    ScalarDifferential,
+    DifferentialSymbol,
+    GradientOf,
+    HessianOf,
+    JacobianOf,
+    MatScalar,
+    ScalarDifferentialSymbol,
+    is_matrix,
+)
+from derive.model import Claim, Context, Derivation, Step
+from derive.problem import Problem
+from derive.rewrite import rewrite
+from derive.rules import algebra
+from derive.simplify import tidy
+
+F = sp.Symbol("f")
+G_NAME = sp.Symbol("g")
+
+
+def _dvar(x: sp.Basic) -> sp.Basic:
+    return DifferentialSymbol(x) if is_matrix(x) else ScalarDifferentialSymbol(x)
+
+
+def trace_form(g: sp.Basic, x: sp.Basic) -> sp.Basic:
+    """tr(gᵀ dX) as a person writes it: gᵀdx for a vector, g dθ for a scalar."""
+    dx = _dvar(x)
+    if not is_matrix(x):
+        return sp.Mul(g, dx, evaluate=False)
+    if x.shape[1] == 1:
+        return MatScalar(sp.MatMul(sp.Transpose(g), dx))
+    return sp.Trace(sp.MatMul(sp.Transpose(g), dx))
+
+
+def _sum(terms: list[sp.Basic]) -> sp.Basic:
+    if len(terms) == 1:
+        return terms[0]
+    if any(is_matrix(t) for t in terms):
+        return sp.MatAdd(*terms)
+    return sp.Add(*terms)
+
+
+def read_off_gradient(
+    df: sp.Basic, x: sp.Basic, ctx: Context, lhs_f: sp.Basic
+) -> tuple[sp.Basic, list[Step]]:
+    """From df linear in dX to ∂f/∂X in textbook form, with the steps."""
+    steps: list[Step] = []
+    dlhs = ScalarDifferential(lhs_f)
+    terms = list(sp.Add.make_args(df))
+    gs: list[sp.Basic] = []
+    for t in terms:
+        gs.extend(tidy(g, ctx) for g in algebra.gradient_terms(t, sp.S.One))
+    if not gs:
+        raise UnsupportedError("a function whose differential vanishes identically")
+    if not is_matrix(x):
+        gs = [tidy(MatScalar(g), ctx) if is_matrix(g) else g for g in gs]
+    form = sp.Add(*[trace_form(g, x) for g in gs], evaluate=False) if len(gs) > 1 else None
+    if len(gs) > 1:
+        if form != df:
+            steps.append(Step(dlhs, df, form, algebra.REARRANGE.ref))
+        g = tidy(_sum(gs), ctx)
+        collected = trace_form(g, x)
+        steps.append(Step(dlhs, form, collected, algebra.COLLECT.ref))
+    else:
+        g = gs[0]
+        collected = trace_form(g, x)
+        if collected != df:
+            steps.append(Step(dlhs, df, collected, algebra.REARRANGE.ref))
+    grad_lhs = GradientOf(lhs_f, x)
+    steps.append(
+        Step(
+            grad_lhs,
+            collected,
+            g,
+            algebra.IDENTIFY_GRADIENT.ref,
+            relation="gradient",
+            note="Cookbook layout: the gradient has the shape of " + str(x),
+        )
+    )
+    g2, more = rewrite(g, algebra.TEXTBOOK_RULES, ctx, grad_lhs)
+    steps.extend(more)
+    return g2, steps
+
+
+def gradient_derivation(p: Problem) -> Derivation:
+    """∂f/∂X by differentials (unstructured: every entry of X independent)."""
+    steps: list[Step] = []
+    f1, prep = rewrite(p.f, algebra.PREPARE_RULES, p.ctx, F)
+    steps.extend(prep)
+    df, dsteps = differentiate(f1, p.ctx, ScalarDifferential(F))
+    steps.extend(dsteps)
+    g, gsteps = read_off_gradient(df, p.wrt, p.ctx, F)
+    steps.extend(gsteps)
+    name = str(p.wrt)
+    return Derivation(
+        title=f"Gradient with respect to {name}",
+        goal=f"∂f/∂{name}, the gradient of f with respect to {name} (it has the shape of {name})",
+        given=p.given,
+        objective=p.f,
+        wrt=(name,),
+        steps=tuple(steps),
+        results=((GradientOf(F, p.wrt), g),),
+        claims=(Claim("gradient", f"∂f/∂{name} against jax.grad", g, p.f, (name,)),),
+        remarks=p.remarks,
+    )
+
+
+def _jacobian_steps(
+    y: sp.Basic, x: sp.Basic, ctx: Context, lhs_y: sp.Basic, result_lhs: sp.Basic, ident
+) -> tuple[sp.Basic, list[Step]]:
+    """d y (a column vector of x) → J dx → result_lhs = J, with the steps."""
+    steps: list[Step] = []
+    dy, dsteps = differentiate(y, ctx, ScalarDifferential(lhs_y))
+    steps.extend(dsteps)
+    dx = _dvar(x)
+    j = tidy(algebra.jacobian_of(dy, dx), ctx)
+    form = sp.MatMul(j, dx)
+    if form != dy:
+        steps.append(Step(ScalarDifferential(lhs_y), dy, form, algebra.REARRANGE_JACOBIAN.ref))
+    steps.append(Step(result_lhs, form, j, ident.ref, relation="jacobian"))
+    j2, more = rewrite(j, algebra.TEXTBOOK_RULES, ctx, result_lhs)
+    steps.extend(more)
+    return j2, steps
+
+
+def hessian_derivation(p: Problem) -> Derivation:
+    """∂²f/∂x∂xᵀ for a column vector x, as the Jacobian of the gradient."""
+    x = p.wrt
+    if not (is_matrix(x) and x.shape[1] == 1):
+        raise UnsupportedError(
+            f"a Hessian with respect to {x} of shape {x.shape}",
+            "Hessians are taken with respect to a column vector",
+        )
+    grad = gradient_derivation(p)
+    g = grad.result
+    h, hsteps = _jacobian_steps(
+        g, x, p.ctx, GradientOf(F, x), HessianOf(F, x), algebra.IDENTIFY_HESSIAN
+    )
+    name = str(x)
+    return Derivation(
+        title=f"Hessian with respect to {name}",
+        goal=f"∂²f/∂{name}∂{name}ᵀ, the Hessian of f, as the Jacobian of the gradient",
+        given=p.given,
+        objective=p.f,
+        wrt=(name,),
+        steps=grad.steps + tuple(hsteps),
+        results=((HessianOf(F, x), h), (GradientOf(F, x), g)),
+        claims=grad.claims + (Claim("hessian", f"Hessian against jax.hessian", h, p.f, (name,)),),
+        remarks=p.remarks,
+    )
+
+
+def jacobian_derivation(p: Problem) -> Derivation:
+    """∂g/∂xᵀ for a column-vector function g of a column vector x."""
+    x = p.wrt
+    if not (is_matrix(x) and x.shape[1] == 1):
+        raise UnsupportedError(
+            f"a Jacobian with respect to {x} of shape {x.shape}",
+            "Jacobians are taken with respect to a column vector",
+        )
+    j, steps = _jacobian_steps(
+        p.f, x, p.ctx, G_NAME, JacobianOf(G_NAME, x), algebra.IDENTIFY_JACOBIAN
+    )
+    name = str(x)
+    return Derivation(
+        title=f"Jacobian with respect to {name}",
+        goal=f"∂g/∂{name}ᵀ, the Jacobian of g: entry (i, j) is ∂g_i/∂{name}_j",
+        given=p.given,
+        objective=p.f,
+        wrt=(name,),
+        steps=tuple(steps),
+        results=((JacobianOf(G_NAME, x), j),),
+        claims=(Claim("jacobian", "Jacobian against jax.jacobian", j, p.f, (name,)),),
+        remarks=p.remarks,
+    )

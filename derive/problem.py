@@ -1,0 +1,191 @@
+"""A differentiation problem: the function, the variable, the symbols' shapes and assumptions.
+
+Shapes: () scalar, (n,) column vector, (m, n) matrix; entries are ints or dimension names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from derive.errors import InputError, ShapeError, UnsupportedError
+from derive.expr import (
+    DifferentialSymbol,
+    MatScalar,
+    ScalarDifferentialSymbol,
+    is_matrix,
+    normalize,
+)
+from derive.model import Context, Given
+
+ASSUMPTIONS = (
+    "symmetric",
+    "spd",
+    "invertible",
+    "positive",
+    "nonnegative",
+    "nonzero",
+    "prob",
+    "onehot",
+    "binary",
+)
+
+Shape = tuple[int | str, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    f: sp.Basic
+    wrt: sp.Basic
+    given: tuple[Given, ...]
+    ctx: Context
+    remarks: tuple[str, ...] = ()
+
+
+def dim_name(d: sp.Basic) -> int | str:
+    if d.is_Integer:
+        return int(d)
+    if isinstance(d, sp.Symbol):
+        return d.name
+    raise ShapeError(f"a dimension must be a number or a name, got {d}")
+
+
+def shape_of(sym: sp.Basic) -> Shape:
+    """The API shape of a symbol: () scalar, (n,) column vector, (m, n) matrix."""
+    if isinstance(sym, sp.MatrixSymbol):
+        rows, cols = sym.shape
+        if cols == 1:
+            return (dim_name(rows),)
+        return (dim_name(rows), dim_name(cols))
+    return ()
+
+
+def symbols_of(f: sp.Basic) -> dict[str, sp.Basic]:
+    """The free scalar and matrix symbols of f by name (dimension symbols excluded)."""
+    dims = set()
+    out: dict[str, sp.Basic] = {}
+    for node in sp.preorder_traversal(f):
+        if isinstance(node, sp.MatrixSymbol) and not isinstance(node, DifferentialSymbol):
+            dims |= node.shape[0].free_symbols | node.shape[1].free_symbols
+            if node.name in out and out[node.name] != node:
+                raise ShapeError(
+                    f"{node.name} is used with two shapes: {shape_of(out[node.name])} "
+                    f"and {shape_of(node)}"
+                )
+            out[node.name] = node
+        elif isinstance(node, (sp.OneMatrix, sp.Identity, sp.ZeroMatrix)):
+            for s in node.shape:
+                dims |= s.free_symbols
+    bound = set()
+    for node in sp.preorder_traversal(f):
+        if isinstance(node, sp.Lambda):
+            bound |= set(node.variables)
+    for s in f.free_symbols:
+        if isinstance(s, ScalarDifferentialSymbol):
+            continue
+        if isinstance(s, sp.Symbol) and s not in dims and s not in bound:
+            out.setdefault(s.name, s)
+    return out
+
+
+def _implied(f: sp.Basic, syms: dict[str, sp.Basic]) -> tuple[dict[str, set[str]], list[str]]:
+    """Assumptions a numeric check needs because f would be undefined otherwise."""
+    implied: dict[str, set[str]] = {}
+    remarks: list[str] = []
+    for node in sp.preorder_traversal(f):
+        if isinstance(node, sp.log) and isinstance(node.args[0], sp.Determinant):
+            arg = node.args[0].arg
+            if isinstance(arg, sp.MatrixSymbol):
+                implied.setdefault(arg.name, set()).add("posdet")
+                remarks.append(f"log det {arg.name} is defined for det {arg.name} > 0")
+        if isinstance(node, sp.Inverse) and isinstance(node.arg, sp.MatrixSymbol):
+            implied.setdefault(node.arg.name, set()).add("invertible")
+        if isinstance(node, ElementwiseApplyFunction) and isinstance(node.expr, sp.MatrixSymbol):
+            (var,) = node.function.variables
+            body = node.function.expr
+            if isinstance(body, sp.log) and body.args[0] == var:
+                implied.setdefault(node.expr.name, set()).add("positive")
+        if isinstance(node, sp.log) and isinstance(node.args[0], sp.Symbol):
+            implied.setdefault(node.args[0].name, set()).add("positive")
+    return implied, remarks
+
+
+def make_problem(
+    f: sp.Basic,
+    wrt: str,
+    shapes: Mapping[str, Shape] | None = None,
+    assume: Mapping[str, str | tuple[str, ...]] | None = None,
+    *,
+    vector_valued: bool = False,
+) -> Problem:
+    """Validate the inputs of `derive.gradient` and friends; build the problem."""
+    if isinstance(f, str):
+        raise UnsupportedError(
+            "LaTeX input",
+            "this version takes a SymPy expression; LaTeX input is not implemented yet",
+        )
+    if not isinstance(f, sp.Basic):
+        raise InputError(f"f must be a SymPy expression, got {type(f).__name__}")
+    if not isinstance(wrt, str):
+        wrt = getattr(wrt, "name", None) or str(wrt)
+    f = normalize(f)
+    if is_matrix(f):
+        if vector_valued:
+            if f.shape[1] != 1:
+                raise ShapeError(f"a Jacobian needs a column-vector function, got shape {f.shape}")
+        elif tuple(f.shape) == (1, 1):
+            f = MatScalar(f)
+        else:
+            raise ShapeError(
+                f"the gradient needs a scalar function; f has shape {f.shape[0]}x{f.shape[1]}"
+            )
+    syms = symbols_of(f)
+    shapes = dict(shapes or {})
+    for name, shp in shapes.items():
+        shp = tuple(shp)
+        if name in syms and shape_of(syms[name]) != shp:
+            raise ShapeError(
+                f"{name} has shape {shape_of(syms[name])} in f but {shp} was declared"
+            )
+    if wrt not in syms:
+        raise InputError(f"f does not depend on {wrt!r}; its symbols are {', '.join(sorted(syms))}")
+    assume_sets: dict[str, set[str]] = {}
+    for name, kinds in (assume or {}).items():
+        kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+        for kind in kinds:
+            if kind not in ASSUMPTIONS:
+                raise InputError(
+                    f"unknown assumption {kind!r} for {name}; known: {', '.join(ASSUMPTIONS)}"
+                )
+        if name not in syms:
+            raise InputError(f"assumption on {name!r}, which does not occur in f")
+        assume_sets.setdefault(name, set()).update(kinds)
+    implied, remarks = _implied(f, syms)
+    for name, kinds in implied.items():
+        if name not in syms:  # a Lambda's bound variable
+            continue
+        have = assume_sets.setdefault(name, set())
+        if "posdet" in kinds and have & {"spd"}:
+            kinds = kinds - {"posdet"}
+        if "invertible" in kinds and have & {"spd", "posdet"}:
+            kinds = kinds - {"invertible"}
+        if "positive" in kinds and have & {"prob"}:
+            kinds = kinds - {"positive"}
+        have.update(kinds)
+    for name, kinds in assume_sets.items():
+        sym = syms[name]
+        if kinds & {"symmetric", "spd", "invertible", "posdet"}:
+            if not isinstance(sym, sp.MatrixSymbol) or sym.shape[0] != sym.shape[1]:
+                raise ShapeError(f"{name} is assumed {'/'.join(sorted(kinds))} but is not square")
+    given = tuple(
+        Given(name, shape_of(sym), tuple(sorted(assume_sets.get(name, ()))))
+        for name, sym in sorted(syms.items())
+    )
+    ctx = Context(
+        varying=frozenset({syms[wrt]}),
+        assume={k: frozenset(v) for k, v in assume_sets.items()},
+    )
+    return Problem(f=f, wrt=syms[wrt], given=given, ctx=ctx, remarks=tuple(remarks))

@@ -1,0 +1,220 @@
+"""Bookkeeping that keeps expressions in the form a person writes, without changing values.
+
+`tidy` does what is never written as a step on a whiteboard: x + 0 = x, 1·A = A, I A = A,
+(Xᵀ)ᵀ = X, collecting numeric coefficients, d(X) written dX for a varying symbol X, and
+splitting a 1×1 sum used as a scalar into a sum of scalars. Everything with mathematical
+content (transpose of a product, symmetry, cyclic traces) is a cited rule applied as a step.
+
+Not SymPy's `doit` or ``evaluate=True``: those push transposes into sums
+((Ax − b)ᵀ + (Ax − b)ᵀ becomes −2bᵀ + 2xᵀAᵀ) and fold X·X into X², which the rules then
+have to undo.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from derive.expr import (
+    ScalarDifferential,
+    DifferentialSymbol,
+    MatDifferential,
+    MatScalar,
+    ScalarDifferentialSymbol,
+    is_matrix,
+)
+from derive.model import Context
+
+
+def tidy(e: sp.Basic, ctx: Context | None = None) -> sp.Basic:
+    """Rebuild e bottom-up with the trivial identities above applied."""
+    ctx = ctx or Context()
+    if not e.args or isinstance(e, (sp.MatrixSymbol, sp.Symbol, sp.Lambda, sp.Indexed)):
+        return e
+    if isinstance(e, (sp.Sum, sp.Product)):
+        return e.func(tidy(e.function, ctx), *e.limits)
+    if isinstance(e, ElementwiseApplyFunction):
+        return ElementwiseApplyFunction(e.function, tidy(e.expr, ctx))
+    args = [tidy(a, ctx) for a in e.args]
+    handler = _HANDLERS.get(type(e))
+    if handler is not None:
+        return handler(args, e, ctx)
+    if tuple(args) == tuple(e.args):
+        return e
+    return e.func(*args)
+
+
+def _is_zero(a: sp.Basic) -> bool:
+    return isinstance(a, sp.ZeroMatrix) or (not is_matrix(a) and a == 0)
+
+
+def split_coeff(term: sp.Basic) -> tuple[sp.Expr, list[sp.Basic]]:
+    """A matrix term as (scalar coefficient, matrix factors): 2 c A x → (2c, [A, x])."""
+    if isinstance(term, sp.MatMul):
+        scalars = [a for a in term.args if not is_matrix(a)]
+        mats = [a for a in term.args if is_matrix(a)]
+        return sp.Mul(*scalars), mats
+    return sp.S.One, [term]
+
+
+def mat_mul(scalar: sp.Expr, factors: list[sp.Basic]) -> sp.Basic:
+    """scalar · F1 F2 ⋯ built without canonicalisation beyond the trivial ones."""
+    shape_src = factors
+    if scalar == 0:
+        return sp.ZeroMatrix(shape_src[0].shape[0], shape_src[-1].shape[1])
+    if len(factors) == 1 and scalar == 1:
+        return factors[0]
+    args = ([] if scalar == 1 else [scalar]) + factors
+    return sp.MatMul(*args)
+
+
+def _matmul(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
+    scalars: list[sp.Expr] = []
+    mats: list[sp.Basic] = []
+    for a in args:
+        if isinstance(a, sp.MatMul):
+            c, fs = split_coeff(a)
+            scalars.append(c)
+            mats.extend(fs)
+        elif is_matrix(a):
+            mats.append(a)
+        else:
+            scalars.append(a)
+    shape = e.shape
+    if any(_is_zero(a) for a in scalars + mats):
+        return sp.ZeroMatrix(*shape)
+    kept = [a for a in mats if not isinstance(a, sp.Identity)]
+    if not kept:
+        kept = [sp.Identity(shape[0])]
+    return mat_mul(sp.Mul(*scalars), kept)
+
+
+def canonical(e: sp.Basic) -> sp.Basic:
+    """A form for comparing matrix expressions only (never shown): transposes pushed to
+    the leaves and products expanded over sums, so (Ax − b)ᵀA and xᵀAᵀA − bᵀA compare equal."""
+    try:
+        return sp.expand(e.doit(deep=True))
+    except Exception:  # noqa: BLE001 - comparison key only; fall back to the form itself
+        return e
+
+
+def collect_terms(terms: list[sp.Basic]) -> list[sp.Basic]:
+    """Merge terms that differ only in their scalar coefficient: A x + 2 A x = 3 A x.
+
+    Terms are compared in `canonical` form; the first one written is the one kept.
+    """
+    order: list[sp.Basic] = []
+    shown: dict[sp.Basic, list[sp.Basic]] = {}
+    coeffs: dict[sp.Basic, sp.Expr] = {}
+    for t in terms:
+        c, fs = split_coeff(t)
+        key = canonical(mat_mul(sp.S.One, fs))
+        if key not in coeffs:
+            order.append(key)
+            shown[key] = fs
+            coeffs[key] = sp.S.Zero
+        coeffs[key] += c
+    return [mat_mul(coeffs[key], shown[key]) for key in order if coeffs[key] != 0]
+
+
+def _matadd(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
+    flat: list[sp.Basic] = []
+    for a in args:
+        flat.extend(a.args if isinstance(a, sp.MatAdd) else [a])
+    terms = collect_terms([a for a in flat if not _is_zero(a)])
+    if not terms:
+        return sp.ZeroMatrix(*e.shape)
+    if len(terms) == 1:
+        return terms[0]
+    return sp.MatAdd(*terms)
+
+
+def _transpose(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
+    (a,) = args
+    if not is_matrix(a):
+        return a
+    if isinstance(a, sp.Transpose):
+        return a.arg
+    if isinstance(a, sp.ZeroMatrix):
+        return sp.ZeroMatrix(a.shape[1], a.shape[0])
+    if isinstance(a, sp.Identity):
+        return a
+    if isinstance(a, sp.OneMatrix):
+        return sp.OneMatrix(a.shape[1], a.shape[0])
+    return sp.Transpose(a)
+
+
+def _hadamard(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
+    flat: list[sp.Basic] = []
+    for a in args:
+        flat.extend(a.args if isinstance(a, sp.HadamardProduct) else [a])
+    if any(_is_zero(a) for a in flat):
+        return sp.ZeroMatrix(*e.shape)
+    kept = [a for a in flat if not isinstance(a, sp.OneMatrix)]
+    if not kept:
+        return sp.OneMatrix(*e.shape)
+    return kept[0] if len(kept) == 1 else sp.HadamardProduct(*kept)
+
+
+def _matscalar(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
+    (a,) = args
+    if isinstance(a, sp.ZeroMatrix):
+        return sp.S.Zero
+    if isinstance(a, (sp.Identity, sp.OneMatrix)):
+        return sp.S.One
+    if isinstance(a, sp.MatAdd):
+        return sp.Add(*[_matscalar([t], e, ctx) for t in a.args])
+    if isinstance(a, sp.MatMul):
+        c, fs = split_coeff(a)
+        if c != 1:
+            return c * MatScalar(mat_mul(sp.S.One, fs))
+    if isinstance(a, sp.Transpose):  # a scalar equals its transpose
+        return MatScalar(a.arg)
+    return MatScalar(a)
+
+
+def _mat_differential(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
+    (a,) = args
+    if isinstance(a, sp.MatrixSymbol) and a in ctx.varying:
+        return DifferentialSymbol(a)
+    if isinstance(a, (sp.ZeroMatrix, sp.Identity, sp.OneMatrix)):
+        return sp.ZeroMatrix(*a.shape)
+    return MatDifferential(a)
+
+
+def _differential(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
+    (a,) = args
+    if isinstance(a, sp.Symbol) and a in ctx.varying:
+        return ScalarDifferentialSymbol(a)
+    if a.is_number:
+        return sp.S.Zero
+    if isinstance(a, MatScalar):
+        return MatScalar(_mat_differential([a.arg], MatDifferential(a.arg), ctx))
+    return ScalarDifferential(a)
+
+
+def _trace(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
+    (a,) = args
+    if isinstance(a, sp.ZeroMatrix):
+        return sp.S.Zero
+    if isinstance(a, sp.MatAdd):
+        return sp.Add(*[_trace([t], e, ctx) for t in a.args])
+    if isinstance(a, sp.MatMul):
+        c, fs = split_coeff(a)
+        if c != 1:
+            return c * sp.Trace(mat_mul(sp.S.One, fs))
+    if tuple(a.shape) == (1, 1):
+        return MatScalar(a)
+    return sp.Trace(a)
+
+
+_HANDLERS = {
+    sp.MatMul: _matmul,
+    sp.MatAdd: _matadd,
+    sp.Transpose: _transpose,
+    sp.HadamardProduct: _hadamard,
+    MatScalar: _matscalar,
+    MatDifferential: _mat_differential,
+    ScalarDifferential: _differential,
+    sp.Trace: _trace,
+}

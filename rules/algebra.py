@@ -1,0 +1,570 @@
+"""Algebra rules: rewriting before differentiating, reading off the gradient, textbook form.
+
+Rewrite rules have ``apply(node, ctx) -> replacement | None`` (None: does not match here).
+The identification rules' machine forms `gradient_terms` and `jacobian_of` turn an
+expression linear in dX into the G of df = tr(Gᵀ dX), or the J of dg = J dx.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+
+from derive.errors import UnsupportedError
+from derive.expr import (
+    DifferentialSymbol,
+    LogSumExp,
+    MatScalar,
+    ScalarDifferentialSymbol,
+    Softmax,
+    elementwise,
+    is_matrix,
+    ones,
+)
+from derive.model import Context, Rule, RuleExample
+from derive.rules.registry import register
+
+m, n, k = sp.symbols("m n k", integer=True, positive=True)
+
+
+def _ms(name: str, rows: sp.Expr, cols: sp.Expr = 1) -> sp.MatrixSymbol:
+    return sp.MatrixSymbol(name, rows, cols)
+
+
+# --- transposes ---------------------------------------------------------------------------
+
+
+def tp(e: sp.Basic) -> sp.Basic:
+    """eᵀ with (AB)ᵀ = BᵀAᵀ (Cookbook (5)) and (Aᵀ)ᵀ = A applied; sums keep their parentheses."""
+    if not is_matrix(e):
+        return e
+    if isinstance(e, sp.Transpose):
+        return e.arg
+    if isinstance(e, sp.MatMul):
+        scalars = [a for a in e.args if not is_matrix(a)]
+        mats = [tp(a) for a in reversed([a for a in e.args if is_matrix(a)])]
+        return sp.MatMul(*scalars, *mats) if len(scalars) + len(mats) > 1 else mats[0]
+    if isinstance(e, (sp.Identity,)) or (
+        isinstance(e, (sp.ZeroMatrix, sp.OneMatrix)) and e.shape[0] == e.shape[1]
+    ):
+        return e
+    if isinstance(e, (sp.ZeroMatrix, sp.OneMatrix)):
+        return type(e)(e.shape[1], e.shape[0])
+    if isinstance(e, DiagMatrix):
+        return e
+    if isinstance(e, sp.HadamardProduct):
+        return sp.HadamardProduct(*[tp(a) for a in e.args])
+    if isinstance(e, ElementwiseApplyFunction):
+        return ElementwiseApplyFunction(e.function, tp(e.expr))
+    return sp.Transpose(e)
+
+
+def _transpose_product(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    if isinstance(node, sp.Transpose) and isinstance(node.arg, (sp.MatMul, sp.Transpose)):
+        return tp(node.arg)
+    return None
+
+
+TRANSPOSE_PRODUCT = register(
+    Rule(
+        id="transpose.product",
+        name="Transpose of a product",
+        source="Matrix Cookbook (2012) eq. (5)",
+        statement=r"(AB)^{\top} = B^{\top}A^{\top}",
+        cookbook=("5",),
+        apply=_transpose_product,
+        examples=lambda: [
+            RuleExample(
+                sp.Transpose(_ms("A", m, n) * _ms("B", n, k)),
+                sp.Transpose(_ms("B", n, k)) * sp.Transpose(_ms("A", m, n)),
+            )
+        ],
+    )
+)
+
+
+def _count_transposes(e: sp.Basic) -> int:
+    return sum(1 for a in sp.preorder_traversal(e) if isinstance(a, sp.Transpose))
+
+
+def _transpose_sum(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """(A + B)ᵀ = Aᵀ + Bᵀ, applied only where it leaves fewer transposes: (xᵀAᵀ − bᵀ)ᵀ = Ax − b."""
+    if not (isinstance(node, sp.Transpose) and isinstance(node.arg, sp.MatAdd)):
+        return None
+    pushed = sp.MatAdd(*[tp(t) for t in node.arg.args])
+    return pushed if _count_transposes(pushed) < _count_transposes(node) else None
+
+
+TRANSPOSE_SUM = register(
+    Rule(
+        id="transpose.sum",
+        name="Transpose of a sum",
+        source="Matrix Cookbook (2012) eqs. (4) and (5)",
+        statement=r"(A + B)^{\top} = A^{\top} + B^{\top}",
+        cookbook=("4", "5"),
+        apply=_transpose_sum,
+        examples=lambda: [
+            RuleExample(
+                sp.Transpose(
+                    sp.MatAdd(
+                        sp.MatMul(sp.Transpose(_ms("x", n)), sp.Transpose(_ms("A", m, n))),
+                        sp.MatMul(-1, sp.Transpose(_ms("b", m))),
+                    )
+                ),
+                sp.MatAdd(_ms("A", m, n) * _ms("x", n), -_ms("b", m)),
+            )
+        ],
+    )
+)
+
+
+def _symmetric(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    if isinstance(node, sp.Transpose) and ctx.symmetric(node.arg):
+        return node.arg
+    if (
+        isinstance(node, sp.Transpose)
+        and isinstance(node.arg, sp.Inverse)
+        and ctx.symmetric(node.arg.arg)
+    ):
+        return node.arg
+    return None
+
+
+SYMMETRIC = register(
+    Rule(
+        id="transpose.symmetric",
+        name="Symmetric matrix",
+        source="definition of a symmetric matrix (and Matrix Cookbook (2012) eq. (3) for its inverse)",
+        statement=r"S^{\top} = S,\quad S^{-\top} = S^{-1}",
+        conditions=("S symmetric",),
+        cookbook=("3",),
+        apply=_symmetric,
+        examples=lambda: [
+            RuleExample(
+                sp.Transpose(sp.Inverse(_ms("S", n, n))),
+                sp.Inverse(_ms("S", n, n)),
+                assume={"S": ("spd",)},
+            )
+        ],
+    )
+)
+
+
+# --- rewriting before differentiation -------------------------------------------------------
+
+
+def _is_log_of_softmax(e: sp.Basic) -> bool:
+    if not isinstance(e, ElementwiseApplyFunction) or not isinstance(e.expr, Softmax):
+        return False
+    (var,) = e.function.variables
+    return e.function.expr == sp.log(var)
+
+
+def _log_softmax(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """uᵀ log softmax(z) → uᵀz − (uᵀ1) lse(z); a bare log softmax(z) → z − lse(z) 1."""
+    if isinstance(node, sp.MatMul) and _is_log_of_softmax(node.args[-1]):
+        z = node.args[-1].expr.arg
+        head = list(node.args[:-1])
+        return sp.MatAdd(
+            sp.MatMul(*head, z),
+            sp.MatMul(-1, LogSumExp(z), *head, ones(z.shape[0])),
+        )
+    if _is_log_of_softmax(node):
+        z = node.expr.arg
+        return sp.MatAdd(z, sp.MatMul(-1, LogSumExp(z), ones(z.shape[0])))
+    return None
+
+
+LOG_SOFTMAX = register(
+    Rule(
+        id="rewrite.log-softmax",
+        name="Log-softmax as log-sum-exp",
+        source="elementary: log(exp(z_i)/Σ_j exp(z_j)) = z_i − log Σ_j exp(z_j)",
+        statement=r"\log\operatorname{softmax}(z) = z - \operatorname{lse}(z)\,\mathbf{1}",
+        apply=_log_softmax,
+        examples=lambda: [
+            RuleExample(
+                elementwise(sp.log, Softmax(_ms("z", n))),
+                _ms("z", n) - LogSumExp(_ms("z", n)) * ones(n),
+            )
+        ],
+    )
+)
+
+
+def _is_ones_row(e: sp.Basic) -> bool:
+    return isinstance(e, sp.OneMatrix) and e.shape[0] == 1
+
+
+def _prob_sum(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """1ᵀy = yᵀ1 = 1 for a probability vector y, inside a product too."""
+    if not isinstance(node, sp.MatMul):
+        return None
+    args = list(node.args)
+    for i in range(len(args) - 1):
+        a, b = args[i], args[i + 1]
+        y = None
+        if _is_ones_row(a) and isinstance(b, sp.MatrixSymbol):
+            y = b
+        elif (
+            isinstance(a, sp.Transpose)
+            and isinstance(a.arg, sp.MatrixSymbol)
+            and isinstance(b, sp.OneMatrix)
+            and b.shape[1] == 1
+        ):
+            y = a.arg
+        if y is not None and ctx.has(y.name, "prob", "onehot"):
+            rest = args[:i] + args[i + 2 :]
+            mats = [r for r in rest if is_matrix(r)]
+            if not mats:
+                return sp.MatMul(*rest, sp.Identity(1)) if rest else sp.Identity(1)
+            return sp.MatMul(*rest)
+    return None
+
+
+PROB_SUM = register(
+    Rule(
+        id="prob.sums-to-one",
+        name="A probability vector sums to one",
+        source="definition of a probability vector (one-hot vectors included)",
+        statement=r"\mathbf{1}^{\top}y = y^{\top}\mathbf{1} = 1",
+        conditions=("y a probability vector",),
+        apply=_prob_sum,
+        examples=lambda: [
+            RuleExample(
+                MatScalar(sp.MatMul(sp.Transpose(_ms("y", n)), ones(n))),
+                sp.S.One,
+                assume={"y": ("prob",)},
+            )
+        ],
+    )
+)
+
+
+# --- textbook form after identification -----------------------------------------------------
+
+
+def _factor(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """A C + B C = (A + B) C and C A + C B = C (A + B) for two terms sharing an end factor."""
+    if not isinstance(node, sp.MatAdd):
+        return None
+    terms = list(node.args)
+    from derive.simplify import mat_mul, split_coeff
+
+    for i in range(len(terms)):
+        for j in range(i + 1, len(terms)):
+            ci, fi = split_coeff(terms[i])
+            cj, fj = split_coeff(terms[j])
+            if len(fi) < 2 or len(fj) < 2:
+                continue
+            rest = [t for q, t in enumerate(terms) if q not in (i, j)]
+            if fi[-1] == fj[-1]:
+                inner = sp.MatAdd(mat_mul(ci, fi[:-1]), mat_mul(cj, fj[:-1]))
+                new = sp.MatMul(inner, fi[-1])
+            elif fi[0] == fj[0]:
+                inner = sp.MatAdd(mat_mul(ci, fi[1:]), mat_mul(cj, fj[1:]))
+                new = sp.MatMul(fi[0], inner)
+            else:
+                continue
+            return sp.MatAdd(new, *rest) if rest else new
+    return None
+
+
+FACTOR = register(
+    Rule(
+        id="algebra.factor",
+        name="Factor out a common factor",
+        source="elementary: distributivity of the matrix product",
+        statement=r"AC + BC = (A + B)C,\quad CA + CB = C(A + B)",
+        apply=_factor,
+        examples=lambda: [
+            RuleExample(
+                _ms("A", n, n) * _ms("x", n) + sp.Transpose(_ms("A", n, n)) * _ms("x", n),
+                (_ms("A", n, n) + sp.Transpose(_ms("A", n, n))) * _ms("x", n),
+            )
+        ],
+    )
+)
+
+PREPARE_RULES: tuple[Rule, ...] = (LOG_SOFTMAX, PROB_SUM)
+TEXTBOOK_RULES: tuple[Rule, ...] = (TRANSPOSE_PRODUCT, TRANSPOSE_SUM, SYMMETRIC, PROB_SUM, FACTOR)
+
+
+# --- reading off the gradient: df = tr(Gᵀ dX) -----------------------------------------------
+
+
+def _is_dvar(e: sp.Basic) -> bool:
+    return isinstance(e, (DifferentialSymbol, ScalarDifferentialSymbol))
+
+
+def _has_d(e: sp.Basic) -> bool:
+    return any(_is_dvar(a) for a in sp.preorder_traversal(e))
+
+
+def _scalar_of(g: sp.Basic) -> sp.Basic:
+    return MatScalar(g) if is_matrix(g) and tuple(g.shape) == (1, 1) else g
+
+
+def _times(c: sp.Basic, g: sp.Basic) -> sp.Basic:
+    """c·g for a scalar c and a scalar or matrix g."""
+    if is_matrix(g):
+        return sp.MatMul(c, g)
+    return c * g
+
+
+def gradient_terms(y: sp.Basic, g: sp.Basic) -> list[sp.Basic]:
+    """The G_k with tr(gᵀ y) = Σ_k tr(G_kᵀ dX), for y linear in the differential dX.
+
+    `g` has y's shape (or is a scalar when y is 1×1 or scalar). Uses tr(Gᵀ L Y R) =
+    tr((Lᵀ G Rᵀ)ᵀ Y) (cyclic trace, Cookbook (16), with (5) and (13)), tr(Gᵀ Yᵀ) = tr(G Y)ᵀ
+    (13), tr(Gᵀ (A ∘ Y)) = tr((G ∘ A)ᵀ Y), and tr(Gᵀ diag(v)) = diag(G)ᵀ v.
+    """
+    if _is_dvar(y):
+        return [g]
+    if isinstance(y, (sp.MatAdd, sp.Add)):
+        out: list[sp.Basic] = []
+        for t in y.args:
+            if _has_d(t):
+                out.extend(gradient_terms(t, g))
+            elif t != 0 and not isinstance(t, sp.ZeroMatrix):
+                raise UnsupportedError(f"a differential with a term not linear in d: {t}")
+        return out
+    if isinstance(y, MatScalar):
+        return gradient_terms(y.arg, g)
+    if isinstance(y, sp.Mul) and not is_matrix(y):  # MatMul subclasses Mul
+        inner = [a for a in y.args if _has_d(a)]
+        if len(inner) != 1:
+            raise UnsupportedError(f"a differential that is not linear: {y}")
+        rest = sp.Mul(*[a for a in y.args if not _has_d(a)])
+        return gradient_terms(inner[0], _times(rest, g))
+    if isinstance(y, sp.MatMul):
+        args = list(y.args)
+        scal = [a for a in args if not is_matrix(a)]
+        mats = [a for a in args if is_matrix(a)]
+        coef = sp.Mul(*[a for a in scal if not _has_d(a)])
+        dscal = [a for a in scal if _has_d(a)]
+        dmats = [i for i, a in enumerate(mats) if _has_d(a)]
+        if len(dscal) + len(dmats) != 1:
+            raise UnsupportedError(f"a differential that is not linear: {y}")
+        if dscal:
+            # tr(Gᵀ (s M)) = s tr(Gᵀ M): the scalar s carries the differential
+            rest = sp.MatMul(*mats) if len(mats) > 1 else mats[0]
+            inner_g = sp.Trace(sp.MatMul(tp(g), rest)) if is_matrix(g) else g * _scalar_of(rest)
+            return gradient_terms(dscal[0], coef * inner_g)
+        i = dmats[0]
+        left, right = mats[:i], mats[i + 1 :]
+        parts = [tp(a) for a in reversed(left)] + ([g] if is_matrix(g) else []) + [
+            tp(a) for a in reversed(right)
+        ]
+        c = coef if is_matrix(g) else coef * g
+        if not parts:
+            return gradient_terms(mats[i], c)
+        newg = sp.MatMul(c, *parts) if (c != 1 or len(parts) > 1) else parts[0]
+        return gradient_terms(mats[i], newg)
+    if isinstance(y, sp.Transpose):
+        return gradient_terms(y.arg, tp(g))
+    if isinstance(y, sp.HadamardProduct):
+        inner = [a for a in y.args if _has_d(a)]
+        if len(inner) != 1:
+            raise UnsupportedError(f"a differential that is not linear: {y}")
+        others = [a for a in y.args if not _has_d(a)]
+        gm = g if is_matrix(g) else sp.MatMul(g, sp.OneMatrix(*y.shape))
+        return gradient_terms(inner[0], sp.HadamardProduct(gm, *others))
+    if isinstance(y, sp.Trace):
+        size = y.arg.shape[0]
+        return gradient_terms(y.arg, _times(g, sp.Identity(size)))
+    if isinstance(y, DiagMatrix):
+        return gradient_terms(y.arg, DiagonalOf(g))
+    raise UnsupportedError(f"reading a gradient off a differential containing {type(y).__name__}")
+
+
+def _ident_examples() -> list[RuleExample]:
+    X = _ms("X", m, n)
+    A = _ms("A", n, m)
+    return [
+        RuleExample(
+            sp.Trace(A * DifferentialSymbol(X)),
+            sp.Transpose(A),
+            wrt=("X",),
+            relation="gradient",
+        )
+    ]
+
+
+REARRANGE = register(
+    Rule(
+        id="identify.rearrange",
+        name="Bring dX to the right of a trace",
+        source=(
+            "Matrix Cookbook (2012) eqs. (16), (13) and (5); "
+            "for Hadamard factors, elementary (both sides are sums over i, j of G_ij A_ij Y_ij)"
+        ),
+        statement=(
+            r"\operatorname{tr}(G^{\top}LYR) = \operatorname{tr}((L^{\top}GR^{\top})^{\top}Y),"
+            r"\ \operatorname{tr}(G^{\top}Y^{\top}) = \operatorname{tr}(GY),"
+            r"\ \operatorname{tr}(G^{\top}(A\circ Y)) = \operatorname{tr}((G\circ A)^{\top}Y)"
+        ),
+        cookbook=("16", "13", "5"),
+        apply=gradient_terms,
+        examples=lambda: [
+            RuleExample(
+                sp.Trace(
+                    sp.Transpose(_ms("G", m, n))
+                    * sp.HadamardProduct(_ms("A", m, n), DifferentialSymbol(_ms("X", m, n)))
+                ),
+                sp.Trace(
+                    sp.Transpose(sp.HadamardProduct(_ms("G", m, n), _ms("A", m, n)))
+                    * DifferentialSymbol(_ms("X", m, n))
+                ),
+                wrt=("X",),
+            ),
+            RuleExample(
+                sp.Trace(
+                    _ms("A", m, n) * sp.Transpose(DifferentialSymbol(_ms("X", k, n))) * _ms("B", k, m)
+                ),
+                sp.Trace(
+                    sp.Transpose(_ms("B", k, m) * _ms("A", m, n)) * DifferentialSymbol(_ms("X", k, n))
+                ),
+                wrt=("X",),
+            )
+        ],
+    )
+)
+
+COLLECT = register(
+    Rule(
+        id="identify.collect",
+        name="Collect the coefficient of dX",
+        source="elementary: linearity of the trace (Matrix Cookbook (2012) eq. (15))",
+        statement=(
+            r"\operatorname{tr}(G_1^{\top}\mathrm{d}X) + \operatorname{tr}(G_2^{\top}\mathrm{d}X)"
+            r" = \operatorname{tr}((G_1 + G_2)^{\top}\mathrm{d}X)"
+        ),
+        cookbook=("15",),
+        examples=lambda: [
+            RuleExample(
+                sp.Trace(sp.Transpose(_ms("A", m, n)) * DifferentialSymbol(_ms("X", m, n)))
+                + sp.Trace(sp.Transpose(_ms("B", m, n)) * DifferentialSymbol(_ms("X", m, n))),
+                sp.Trace(
+                    sp.Transpose(_ms("A", m, n) + _ms("B", m, n)) * DifferentialSymbol(_ms("X", m, n))
+                ),
+                wrt=("X",),
+            )
+        ],
+    )
+)
+
+IDENTIFY_GRADIENT = register(
+    Rule(
+        id="identify.gradient",
+        name="Read off the gradient",
+        source="first identification theorem (Magnus & Neudecker, Matrix Differential Calculus)",
+        statement=(
+            r"\mathrm{d}f = \operatorname{tr}(G^{\top}\mathrm{d}X)"
+            r"\ \Rightarrow\ \frac{\partial f}{\partial X} = G"
+        ),
+        conditions=("X unstructured: every entry an independent variable",),
+        examples=_ident_examples,
+    )
+)
+
+
+# --- reading off a Jacobian: dg = J dx ------------------------------------------------------
+
+
+def jacobian_of(y: sp.Basic, dx: sp.Basic) -> sp.Basic:
+    """J with y = J dx, for a column vector (or scalar) y linear in the column vector dx."""
+    nx = dx.shape[0]
+    if y == dx:
+        return sp.Identity(nx)
+    if isinstance(y, sp.MatAdd):
+        return sp.MatAdd(*[jacobian_of(t, dx) for t in y.args if _has_d(t)])
+    if isinstance(y, sp.Transpose) and isinstance(y.arg, sp.MatMul):
+        return jacobian_of(tp(y.arg), dx)
+    if isinstance(y, sp.HadamardProduct):
+        inner = [a for a in y.args if _has_d(a)]
+        others = [a for a in y.args if not _has_d(a)]
+        if len(inner) != 1 or y.shape[1] != 1:
+            raise UnsupportedError(f"a Jacobian through {y}")
+        a = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
+        return sp.MatMul(DiagMatrix(a), jacobian_of(inner[0], dx))
+    if isinstance(y, sp.MatMul):
+        scal = [a for a in y.args if not is_matrix(a)]
+        mats = [a for a in y.args if is_matrix(a)]
+        coef = sp.Mul(*[a for a in scal if not _has_d(a)])
+        dscal = [a for a in scal if _has_d(a)]
+        if dscal:
+            (s,) = dscal
+            (gcol,) = [sp.MatAdd(*gradient_terms(s, sp.S.One))]
+            rest = sp.MatMul(*mats) if len(mats) > 1 else mats[0]
+            return sp.MatMul(coef, rest, tp(gcol))
+        idx = [i for i, a in enumerate(mats) if _has_d(a)]
+        if len(idx) != 1:
+            raise UnsupportedError(f"a differential that is not linear: {y}")
+        i = idx[0]
+        left, right = mats[:i], mats[i + 1 :]
+        if right:
+            # L F R with a 1×1 tail: (F R) is a scalar sᵀ... handle L (dxᵀ a) as L aᵀ dx
+            inner = sp.MatMul(mats[i], *right)
+            if tuple(inner.shape) == (1, 1):
+                g = sp.MatAdd(*gradient_terms(MatScalar(inner), sp.S.One))
+                return sp.MatMul(coef, *left, tp(g)) if left else sp.MatMul(coef, tp(g))
+            raise UnsupportedError(f"a Jacobian through {y}")
+        jin = jacobian_of(mats[i], dx)
+        return sp.MatMul(coef, *left, jin)
+    if isinstance(y, MatScalar):
+        g = sp.MatAdd(*gradient_terms(y, sp.S.One))
+        return tp(g)
+    raise UnsupportedError(f"reading a Jacobian off a differential containing {type(y).__name__}")
+
+
+REARRANGE_JACOBIAN = register(
+    Rule(
+        id="identify.rearrange-jacobian",
+        name="Bring dx to the right",
+        source="elementary: associativity; a ∘ v = diag(a) v; a scalar commutes",
+        statement=r"a\circ(B\,\mathrm{d}x) = \operatorname{diag}(a)B\,\mathrm{d}x,\quad u\,(v^{\top}\mathrm{d}x) = uv^{\top}\mathrm{d}x",
+        examples=lambda: [
+            RuleExample(
+                sp.HadamardProduct(_ms("a", m), _ms("B", m, n) * DifferentialSymbol(_ms("x", n))),
+                DiagMatrix(_ms("a", m)) * _ms("B", m, n) * DifferentialSymbol(_ms("x", n)),
+                wrt=("x",),
+            )
+        ],
+    )
+)
+
+IDENTIFY_JACOBIAN = register(
+    Rule(
+        id="identify.jacobian",
+        name="Read off the Jacobian",
+        source="first identification theorem (Magnus & Neudecker, Matrix Differential Calculus)",
+        statement=r"\mathrm{d}g = J\,\mathrm{d}x\ \Rightarrow\ \frac{\partial g}{\partial x^{\top}} = J",
+        examples=lambda: [
+            RuleExample(
+                _ms("A", m, n) * DifferentialSymbol(_ms("x", n)),
+                _ms("A", m, n),
+                wrt=("x",),
+                relation="jacobian",
+            )
+        ],
+    )
+)
+
+IDENTIFY_HESSIAN = register(
+    Rule(
+        id="identify.hessian",
+        name="The Hessian is the Jacobian of the gradient",
+        source="definition: H = ∂(∇f)/∂xᵀ (Magnus & Neudecker, Matrix Differential Calculus)",
+        statement=r"\frac{\partial^2 f}{\partial x\,\partial x^{\top}} = \frac{\partial}{\partial x^{\top}}\left(\frac{\partial f}{\partial x}\right)",
+        examples=lambda: [
+            RuleExample(
+                (_ms("A", n, n) + sp.Transpose(_ms("A", n, n))) * DifferentialSymbol(_ms("x", n)),
+                _ms("A", n, n) + sp.Transpose(_ms("A", n, n)),
+                wrt=("x",),
+                relation="jacobian",
+            )
+        ],
+    )
+)

@@ -1,0 +1,1 @@
+"""Probability rules (densities, likelihoods): filled in with the likelihood pipeline."""
