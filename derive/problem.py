@@ -147,9 +147,7 @@ def make_problem(
     for name, shp in shapes.items():
         shp = tuple(shp)
         if name in syms and shape_of(syms[name]) != shp:
-            raise ShapeError(
-                f"{name} has shape {shape_of(syms[name])} in f but {shp} was declared"
-            )
+            raise ShapeError(f"{name} has shape {shape_of(syms[name])} in f but {shp} was declared")
     if wrt not in syms:
         raise InputError(f"f does not depend on {wrt!r}; its symbols are {', '.join(sorted(syms))}")
     assume_sets: dict[str, set[str]] = {}

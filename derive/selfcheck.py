@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sympy as sp
+
+from derive.expr import DifferentialSymbol
 from derive.model import Given, Rule, RuleExample
 from derive.problem import shape_of, symbols_of
 
@@ -11,6 +14,9 @@ def example_given(ex: RuleExample) -> tuple[Given, ...]:
     syms: dict = {}
     for e in (ex.lhs, ex.rhs):
         syms.update(symbols_of(e))
+        for node in sp.preorder_traversal(e):  # X may occur only as dX
+            if isinstance(node, DifferentialSymbol) and node.base_name not in syms:
+                syms[node.base_name] = sp.MatrixSymbol(node.base_name, *node.shape)
     return tuple(
         Given(name, shape_of(sym), tuple(ex.assume.get(name, ())))
         for name, sym in sorted(syms.items())

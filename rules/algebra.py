@@ -371,6 +371,14 @@ def gradient_terms(y: sp.Basic, g: sp.Basic) -> list[sp.Basic]:
         others = [a for a in y.args if not _has_d(a)]
         gm = g if is_matrix(g) else sp.MatMul(g, sp.OneMatrix(*y.shape))
         return gradient_terms(inner[0], sp.HadamardProduct(gm, *others))
+    if isinstance(y, sp.Trace) and isinstance(y.arg, sp.KroneckerProduct):
+        # tr(A ⊗ Y) = tr(A) tr(Y) for square factors (Cookbook (515))
+        factors = list(y.arg.args)
+        if all(f.shape[0] == f.shape[1] for f in factors):
+            inner = [f for f in factors if _has_d(f)]
+            if len(inner) == 1:
+                c = sp.Mul(*[sp.Trace(f) for f in factors if not _has_d(f)])
+                return gradient_terms(sp.Trace(inner[0]), _times(c, g))
     if isinstance(y, sp.Trace):
         size = y.arg.shape[0]
         return gradient_terms(y.arg, _times(g, sp.Identity(size)))
@@ -397,15 +405,15 @@ REARRANGE = register(
         id="identify.rearrange",
         name="Bring dX to the right of a trace",
         source=(
-            "Matrix Cookbook (2012) eqs. (16), (13) and (5); "
-            "for Hadamard factors, elementary (both sides are sums over i, j of G_ij A_ij Y_ij)"
+            "Matrix Cookbook (2012) eqs. (16), (13) and (5); (515) for a Kronecker product under "
+            "a trace; for Hadamard factors, elementary (both sides are sums of G_ij A_ij Y_ij)"
         ),
         statement=(
             r"\operatorname{tr}(G^{\top}LYR) = \operatorname{tr}((L^{\top}GR^{\top})^{\top}Y),"
             r"\ \operatorname{tr}(G^{\top}Y^{\top}) = \operatorname{tr}(GY),"
             r"\ \operatorname{tr}(G^{\top}(A\circ Y)) = \operatorname{tr}((G\circ A)^{\top}Y)"
         ),
-        cookbook=("16", "13", "5"),
+        cookbook=("16", "13", "5", "515"),
         apply=gradient_terms,
         examples=lambda: [
             RuleExample(

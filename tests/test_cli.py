@@ -1,0 +1,140 @@
+"""The CLI through its real entry point (the installed `derive` console script)."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import require_pdflatex
+
+DERIVE = str(pathlib.Path(sys.executable).parent / "derive")
+
+
+def run(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [DERIVE, *args], capture_output=True, text=True, timeout=300, cwd=cwd, check=False
+    )
+
+
+def test_help_is_fast_and_imports_no_jax():
+    code = (
+        "import sys\n"
+        "from derive.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+        "assert 'jax' not in sys.modules, 'jax imported'\n"
+        "assert 'sympy' not in sys.modules, 'sympy imported'\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "derive" in out.stdout and "mle" in out.stdout
+
+
+def test_list():
+    out = run("list")
+    assert out.returncode == 0
+    assert "gaussian-mle" in out.stdout and "softmax-ce" in out.stdout
+
+
+def test_mle_gaussian_prints_cited_steps_and_a_passing_check():
+    out = run("mle", "gaussian")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "Cookbook (2012) eq. (346)" in text
+    assert "verified against JAX autodiff" in text
+    assert "max relative error" in text.splitlines()[-1]
+
+
+def test_show_softmax_ce():
+    out = run("show", "softmax-ce")
+    assert out.returncode == 0, out.stderr
+    assert "softmax(z) − y" in out.stdout
+    assert "verified against JAX autodiff" in out.stdout
+
+
+def test_no_check_says_so():
+    out = run("show", "softmax-ce", "--no-check")
+    assert out.returncode == 0
+    assert "not checked" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("show", "softmax-c"), "did you mean softmax-ce"),
+        (("mle", "gausian"), "did you mean gaussian"),
+        (("frobnicate",), "invalid choice"),
+        (("show",), "required"),
+        (("show", "softmax-ce", "--format", "pdf"), "invalid choice"),
+        (("rules", "no-such-rule-anywhere"), "no rule matches"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, needle):
+    out = run(*args)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in out.stderr
+
+
+def test_json_output_follows_the_schema(tmp_path):
+    target = tmp_path / "d.json"
+    out = run("show", "softmax-ce", "--format", "json", "--output", str(target))
+    assert out.returncode == 0, out.stderr
+    data = json.loads(target.read_text())
+    assert data["schema_version"] == 1
+    assert data["check"]["passed"] is True and data["check"]["trials"] == 5
+    for step in data["steps"]:
+        assert set(step["rule"]) == {"id", "name", "source"}
+        assert {"before", "after", "note"} <= set(step)
+
+
+@pytest.mark.parametrize("cmd", [("show", "softmax-ce"), ("mle", "gaussian")])
+def test_latex_export_compiles(tmp_path, cmd):
+    pdflatex = require_pdflatex()
+    tex = tmp_path / "d.tex"
+    out = run(*cmd, "--format", "latex", "--standalone", "--output", str(tex))
+    assert out.returncode == 0, out.stderr
+    res = subprocess.run(
+        [pdflatex, "-halt-on-error", "-interaction=nonstopmode", tex.name],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert res.returncode == 0, res.stdout[-2000:]
+    assert (tmp_path / "d.pdf").stat().st_size > 1000
+
+
+def test_markdown_output():
+    out = run("show", "softmax-ce", "--format", "markdown", "--no-check")
+    assert out.returncode == 0 and "$$" in out.stdout
+
+
+def test_rules_list_and_show():
+    out = run("rules")
+    assert out.returncode == 0 and "diff.logdet" in out.stdout
+    out = run("rules", "diff.logdet")
+    assert out.returncode == 0, out.stderr
+    assert "(43)" in out.stdout and "self-check: passed" in out.stdout
+
+
+def test_failed_check_exits_1(monkeypatch, capsys):
+    """A derivation whose numeric check failed is printed with NOT VERIFIED and exit 1."""
+    import dataclasses
+
+    from derive import cli
+    from derive.model import CheckReport
+
+    real = cli._cmd_show
+
+    def fake_show(args):
+        import derive.api
+
+        d = derive.api.worked("softmax-ce", check=False)
+        bad = CheckReport(False, 0.5, 5, 0, (), "step 3 differs at seed 0 trial 1")
+        return cli._emit(dataclasses.replace(d, verification=bad), args)
+
+    monkeypatch.setitem(cli.COMMANDS, "show", fake_show)
+    assert cli.main(["show", "softmax-ce"]) == 1
+    assert "NOT VERIFIED" in capsys.readouterr().out
+    monkeypatch.setitem(cli.COMMANDS, "show", real)
