@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-from derive.gradient import gradient_derivation, hessian_derivation, jacobian_derivation
+from derive.derivatives import gradient_derivation, hessian_derivation, jacobian_derivation
 from derive.model import Derivation
 from derive.problem import Shape, make_problem
 
@@ -82,13 +82,13 @@ def mle(family: str, *, check: bool = True, **options: object) -> Derivation:
 
 def worked(name: str, *, check: bool = True) -> Derivation:
     """A derivation from the worked catalogue (see `catalog()`), e.g. "softmax-ce"."""
-    from derive.worked import build
+    from derive.recipes import build
 
     return _finish(build(name), check)
 
 
 def catalog() -> list[tuple[str, str]]:
     """The worked derivations as (name, one-line title), in catalogue order."""
-    from derive.worked import entries
+    from derive.recipes import entries
 
     return [(e.name, e.title) for e in entries()]

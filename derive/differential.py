@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.errors import UnsupportedError
-from derive.expr import ScalarDifferential, MatDifferential, d
+from derive.expr import MatDifferential, ScalarDifferential, d
 from derive.model import Context, Step
 from derive.rules.differential import rule_for
 from derive.simplify import tidy

@@ -230,7 +230,6 @@ def as_scalar(e: sp.Basic) -> sp.Expr:
     return e
 
 
-
 def has_matrix(e: sp.Basic) -> bool:
     return any(is_matrix(a) for a in sp.preorder_traversal(e))
 
@@ -248,7 +247,16 @@ def normalize(e: sp.Basic) -> sp.Basic:
     if isinstance(e, MatScalar):
         return MatScalar(normalize(e.arg))
     scalar_parent = not is_matrix(e) and not isinstance(
-        e, (sp.Trace, sp.Determinant, LogSumExp, ScalarDifferential, GradientOf, HessianOf, JacobianOf)
+        e,
+        (
+            sp.Trace,
+            sp.Determinant,
+            LogSumExp,
+            ScalarDifferential,
+            GradientOf,
+            HessianOf,
+            JacobianOf,
+        ),
     )
     new_args = []
     for a in e.args:

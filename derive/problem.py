@@ -31,6 +31,7 @@ ASSUMPTIONS = (
     "prob",
     "onehot",
     "binary",
+    "unit",
 )
 
 Shape = tuple[int | str, ...]

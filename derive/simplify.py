@@ -16,10 +16,10 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from derive.expr import (
-    ScalarDifferential,
     DifferentialSymbol,
     MatDifferential,
     MatScalar,
+    ScalarDifferential,
     ScalarDifferentialSymbol,
     is_matrix,
 )

@@ -8,6 +8,7 @@ expression linear in dX into the G of df = tr(Gᵀ dX), or the J of dg = J dx.
 from __future__ import annotations
 
 import sympy as sp
+from derive.rules.registry import register
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
@@ -23,7 +24,6 @@ from derive.expr import (
     ones,
 )
 from derive.model import Context, Rule, RuleExample
-from derive.rules.registry import register
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
 
@@ -135,7 +135,9 @@ SYMMETRIC = register(
     Rule(
         id="transpose.symmetric",
         name="Symmetric matrix",
-        source="definition of a symmetric matrix (and Matrix Cookbook (2012) eq. (3) for its inverse)",
+        source=(
+            "definition of a symmetric matrix (and Matrix Cookbook (2012) eq. (3) for its inverse)"
+        ),
         statement=r"S^{\top} = S,\quad S^{-\top} = S^{-1}",
         conditions=("S symmetric",),
         cookbook=("3",),
@@ -313,31 +315,33 @@ def _times(c: sp.Basic, g: sp.Basic) -> sp.Basic:
     return c * g
 
 
-def gradient_terms(y: sp.Basic, g: sp.Basic) -> list[sp.Basic]:
+def gradient_terms(y: sp.Basic, g: sp.Basic, used: set[str] | None = None) -> list[sp.Basic]:
     """The G_k with tr(gᵀ y) = Σ_k tr(G_kᵀ dX), for y linear in the differential dX.
 
     `g` has y's shape (or is a scalar when y is 1×1 or scalar). Uses tr(Gᵀ L Y R) =
     tr((Lᵀ G Rᵀ)ᵀ Y) (cyclic trace, Cookbook (16), with (5) and (13)), tr(Gᵀ Yᵀ) = tr(G Y)ᵀ
-    (13), tr(Gᵀ (A ∘ Y)) = tr((G ∘ A)ᵀ Y), and tr(Gᵀ diag(v)) = diag(G)ᵀ v.
+    (13), tr(Gᵀ (A ∘ Y)) = tr((G ∘ A)ᵀ Y), and tr(Gᵀ diag(v)) = diag(G)ᵀ v. The names of
+    the identities beyond the trace rules ("hadamard", "diag") are added to `used`.
     """
+    used = set() if used is None else used
     if _is_dvar(y):
         return [g]
     if isinstance(y, (sp.MatAdd, sp.Add)):
         out: list[sp.Basic] = []
         for t in y.args:
             if _has_d(t):
-                out.extend(gradient_terms(t, g))
+                out.extend(gradient_terms(t, g, used))
             elif t != 0 and not isinstance(t, sp.ZeroMatrix):
                 raise UnsupportedError(f"a differential with a term not linear in d: {t}")
         return out
     if isinstance(y, MatScalar):
-        return gradient_terms(y.arg, g)
+        return gradient_terms(y.arg, g, used)
     if isinstance(y, sp.Mul) and not is_matrix(y):  # MatMul subclasses Mul
         inner = [a for a in y.args if _has_d(a)]
         if len(inner) != 1:
             raise UnsupportedError(f"a differential that is not linear: {y}")
         rest = sp.Mul(*[a for a in y.args if not _has_d(a)])
-        return gradient_terms(inner[0], _times(rest, g))
+        return gradient_terms(inner[0], _times(rest, g), used)
     if isinstance(y, sp.MatMul):
         args = list(y.args)
         scal = [a for a in args if not is_matrix(a)]
@@ -351,39 +355,35 @@ def gradient_terms(y: sp.Basic, g: sp.Basic) -> list[sp.Basic]:
             # tr(Gᵀ (s M)) = s tr(Gᵀ M): the scalar s carries the differential
             rest = sp.MatMul(*mats) if len(mats) > 1 else mats[0]
             inner_g = sp.Trace(sp.MatMul(tp(g), rest)) if is_matrix(g) else g * _scalar_of(rest)
-            return gradient_terms(dscal[0], coef * inner_g)
+            return gradient_terms(dscal[0], coef * inner_g, used)
         i = dmats[0]
         left, right = mats[:i], mats[i + 1 :]
-        parts = [tp(a) for a in reversed(left)] + ([g] if is_matrix(g) else []) + [
-            tp(a) for a in reversed(right)
-        ]
+        parts = (
+            [tp(a) for a in reversed(left)]
+            + ([g] if is_matrix(g) else [])
+            + [tp(a) for a in reversed(right)]
+        )
         c = coef if is_matrix(g) else coef * g
         if not parts:
-            return gradient_terms(mats[i], c)
+            return gradient_terms(mats[i], c, used)
         newg = sp.MatMul(c, *parts) if (c != 1 or len(parts) > 1) else parts[0]
-        return gradient_terms(mats[i], newg)
+        return gradient_terms(mats[i], newg, used)
     if isinstance(y, sp.Transpose):
-        return gradient_terms(y.arg, tp(g))
+        return gradient_terms(y.arg, tp(g), used)
     if isinstance(y, sp.HadamardProduct):
         inner = [a for a in y.args if _has_d(a)]
         if len(inner) != 1:
             raise UnsupportedError(f"a differential that is not linear: {y}")
         others = [a for a in y.args if not _has_d(a)]
+        used.add("hadamard")
         gm = g if is_matrix(g) else sp.MatMul(g, sp.OneMatrix(*y.shape))
-        return gradient_terms(inner[0], sp.HadamardProduct(gm, *others))
-    if isinstance(y, sp.Trace) and isinstance(y.arg, sp.KroneckerProduct):
-        # tr(A ⊗ Y) = tr(A) tr(Y) for square factors (Cookbook (515))
-        factors = list(y.arg.args)
-        if all(f.shape[0] == f.shape[1] for f in factors):
-            inner = [f for f in factors if _has_d(f)]
-            if len(inner) == 1:
-                c = sp.Mul(*[sp.Trace(f) for f in factors if not _has_d(f)])
-                return gradient_terms(sp.Trace(inner[0]), _times(c, g))
+        return gradient_terms(inner[0], sp.HadamardProduct(gm, *others), used)
     if isinstance(y, sp.Trace):
         size = y.arg.shape[0]
-        return gradient_terms(y.arg, _times(g, sp.Identity(size)))
+        return gradient_terms(y.arg, _times(g, sp.Identity(size)), used)
     if isinstance(y, DiagMatrix):
-        return gradient_terms(y.arg, DiagonalOf(g))
+        used.add("diag")
+        return gradient_terms(y.arg, DiagonalOf(g), used)
     raise UnsupportedError(f"reading a gradient off a differential containing {type(y).__name__}")
 
 
@@ -404,16 +404,43 @@ REARRANGE = register(
     Rule(
         id="identify.rearrange",
         name="Bring dX to the right of a trace",
-        source=(
-            "Matrix Cookbook (2012) eqs. (16), (13) and (5); (515) for a Kronecker product under "
-            "a trace; for Hadamard factors, elementary (both sides are sums of G_ij A_ij Y_ij)"
-        ),
+        source="Matrix Cookbook (2012) eqs. (16), (13) and (5)",
         statement=(
             r"\operatorname{tr}(G^{\top}LYR) = \operatorname{tr}((L^{\top}GR^{\top})^{\top}Y),"
-            r"\ \operatorname{tr}(G^{\top}Y^{\top}) = \operatorname{tr}(GY),"
-            r"\ \operatorname{tr}(G^{\top}(A\circ Y)) = \operatorname{tr}((G\circ A)^{\top}Y)"
+            r"\ \operatorname{tr}(G^{\top}Y^{\top}) = \operatorname{tr}(GY)"
         ),
-        cookbook=("16", "13", "5", "515"),
+        cookbook=("16", "13", "5"),
+        apply=gradient_terms,
+        examples=lambda: [
+            RuleExample(
+                sp.Trace(
+                    _ms("A", m, n)
+                    * sp.Transpose(DifferentialSymbol(_ms("X", k, n)))
+                    * _ms("B", k, m)
+                ),
+                sp.Trace(
+                    sp.Transpose(_ms("B", k, m) * _ms("A", m, n))
+                    * DifferentialSymbol(_ms("X", k, n))
+                ),
+                wrt=("X",),
+            )
+        ],
+    )
+)
+
+REARRANGE_HADAMARD = register(
+    Rule(
+        id="identify.rearrange-hadamard",
+        name="Bring dX to the right of a trace, through Hadamard factors",
+        source=(
+            "Matrix Cookbook (2012) eqs. (16), (13) and (5); for Hadamard factors elementary: "
+            "both sides are the sum over i, j of G_ij A_ij Y_ij"
+        ),
+        statement=(
+            r"\operatorname{tr}(G^{\top}(A\circ Y)) = \operatorname{tr}((G\circ A)^{\top}Y),"
+            r"\ \operatorname{tr}(G^{\top}\operatorname{diag}(v)) = \operatorname{diag}(G)^{\top}v"
+        ),
+        cookbook=("16", "13", "5"),
         apply=gradient_terms,
         examples=lambda: [
             RuleExample(
@@ -429,16 +456,48 @@ REARRANGE = register(
             ),
             RuleExample(
                 sp.Trace(
-                    _ms("A", m, n) * sp.Transpose(DifferentialSymbol(_ms("X", k, n))) * _ms("B", k, m)
+                    sp.Transpose(_ms("G", n, n)) * DiagMatrix(DifferentialSymbol(_ms("v", n)))
                 ),
-                sp.Trace(
-                    sp.Transpose(_ms("B", k, m) * _ms("A", m, n)) * DifferentialSymbol(_ms("X", k, n))
+                MatScalar(
+                    sp.Transpose(DiagonalOf(_ms("G", n, n))) * DifferentialSymbol(_ms("v", n))
                 ),
-                wrt=("X",),
+                wrt=("v",),
+            ),
+        ],
+    )
+)
+
+
+def _kronecker_trace(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """tr(A ⊗ B) = tr(A) tr(B) for square A and B."""
+    if not (isinstance(node, sp.Trace) and isinstance(node.arg, sp.KroneckerProduct)):
+        return None
+    factors = node.arg.args
+    if not all(f.shape[0] == f.shape[1] for f in factors):
+        return None
+    return sp.Mul(*[sp.Trace(f) for f in factors])
+
+
+KRONECKER_TRACE = register(
+    Rule(
+        id="trace.kronecker",
+        name="Trace of a Kronecker product",
+        source="Matrix Cookbook (2012) eq. (515)",
+        statement=r"\operatorname{tr}(A\otimes B) = \operatorname{tr}(A)\operatorname{tr}(B)",
+        conditions=("A, B square",),
+        cookbook=("515",),
+        apply=_kronecker_trace,
+        examples=lambda: [
+            RuleExample(
+                sp.Trace(sp.KroneckerProduct(_ms("A", m, m), _ms("B", n, n))),
+                sp.Trace(_ms("A", m, m)) * sp.Trace(_ms("B", n, n)),
             )
         ],
     )
 )
+
+#: rewritten in the differential before the gradient is read off
+READ_OFF_RULES: tuple[Rule, ...] = (KRONECKER_TRACE,)
 
 COLLECT = register(
     Rule(
@@ -455,7 +514,8 @@ COLLECT = register(
                 sp.Trace(sp.Transpose(_ms("A", m, n)) * DifferentialSymbol(_ms("X", m, n)))
                 + sp.Trace(sp.Transpose(_ms("B", m, n)) * DifferentialSymbol(_ms("X", m, n))),
                 sp.Trace(
-                    sp.Transpose(_ms("A", m, n) + _ms("B", m, n)) * DifferentialSymbol(_ms("X", m, n))
+                    sp.Transpose(_ms("A", m, n) + _ms("B", m, n))
+                    * DifferentialSymbol(_ms("X", m, n))
                 ),
                 wrt=("X",),
             )
@@ -532,7 +592,10 @@ REARRANGE_JACOBIAN = register(
         id="identify.rearrange-jacobian",
         name="Bring dx to the right",
         source="elementary: associativity; a ∘ v = diag(a) v; a scalar commutes",
-        statement=r"a\circ(B\,\mathrm{d}x) = \operatorname{diag}(a)B\,\mathrm{d}x,\quad u\,(v^{\top}\mathrm{d}x) = uv^{\top}\mathrm{d}x",
+        statement=(
+            r"a\circ(B\,\mathrm{d}x) = \operatorname{diag}(a)B\,\mathrm{d}x,"
+            r"\quad u\,(v^{\top}\mathrm{d}x) = uv^{\top}\mathrm{d}x"
+        ),
         examples=lambda: [
             RuleExample(
                 sp.HadamardProduct(_ms("a", m), _ms("B", m, n) * DifferentialSymbol(_ms("x", n))),
@@ -548,7 +611,10 @@ IDENTIFY_JACOBIAN = register(
         id="identify.jacobian",
         name="Read off the Jacobian",
         source="first identification theorem (Magnus & Neudecker, Matrix Differential Calculus)",
-        statement=r"\mathrm{d}g = J\,\mathrm{d}x\ \Rightarrow\ \frac{\partial g}{\partial x^{\top}} = J",
+        statement=(
+            r"\mathrm{d}g = J\,\mathrm{d}x\ \Rightarrow\ "
+            r"\frac{\partial g}{\partial x^{\top}} = J"
+        ),
         examples=lambda: [
             RuleExample(
                 _ms("A", m, n) * DifferentialSymbol(_ms("x", n)),
@@ -565,7 +631,10 @@ IDENTIFY_HESSIAN = register(
         id="identify.hessian",
         name="The Hessian is the Jacobian of the gradient",
         source="definition: H = ∂(∇f)/∂xᵀ (Magnus & Neudecker, Matrix Differential Calculus)",
-        statement=r"\frac{\partial^2 f}{\partial x\,\partial x^{\top}} = \frac{\partial}{\partial x^{\top}}\left(\frac{\partial f}{\partial x}\right)",
+        statement=(
+            r"\frac{\partial^2 f}{\partial x\,\partial x^{\top}} = "
+            r"\frac{\partial}{\partial x^{\top}}\left(\frac{\partial f}{\partial x}\right)"
+        ),
         examples=lambda: [
             RuleExample(
                 (_ms("A", n, n) + sp.Transpose(_ms("A", n, n))) * DifferentialSymbol(_ms("x", n)),

@@ -8,6 +8,7 @@ on the sub-expressions it still has to pass through.
 from __future__ import annotations
 
 import sympy as sp
+from derive.rules.registry import register
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
@@ -21,7 +22,6 @@ from derive.expr import (
     transpose,
 )
 from derive.model import Context, Rule, RuleExample
-from derive.rules.registry import register
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
 _t = sp.Symbol("t", real=True)
@@ -68,7 +68,11 @@ CONSTANT = register(
         cookbook=("33",),
         apply=_constant,
         examples=lambda: [
-            RuleExample(sp.MatMul(_ms("A", m, n), d(_ms("X", n, k))), sp.MatMul(_ms("A", m, n), DifferentialSymbol(_ms("X", n, k))), wrt=("X",))  # noqa: E501
+            RuleExample(
+                sp.MatMul(_ms("A", m, n), d(_ms("X", n, k))),
+                sp.MatMul(_ms("A", m, n), DifferentialSymbol(_ms("X", n, k))),
+                wrt=("X",),
+            )  # noqa: E501
         ],
     )
 )
@@ -499,7 +503,8 @@ SOFTMAX = register(
         source="elementary: differentiate exp(z)/(1ᵀexp(z)) by the quotient rule",
         statement=(
             r"\partial\operatorname{softmax}(z) = "
-            r"\left(\operatorname{diag}(s) - s s^{\top}\right)\partial z,\ s = \operatorname{softmax}(z)"
+            r"\left(\operatorname{diag}(s) - s s^{\top}\right)\partial z,"
+            r"\ s = \operatorname{softmax}(z)"
         ),
         apply=_softmax,
         examples=lambda: [

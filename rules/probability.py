@@ -17,12 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sympy as sp
+from derive.rules.registry import register
 from sympy.core.symbol import Str
 
 from derive.errors import UnknownNameError, UnsupportedError
-from derive.expr import ScalarDifferential, ScalarDifferentialSymbol
+from derive.evaluate import evaluates_as
+from derive.expr import MatScalar, ScalarDifferential, ScalarDifferentialSymbol
 from derive.model import Context, Rule, RuleExample
-from derive.rules.registry import register
 
 i = sp.Symbol("i", integer=True, positive=True)
 j = sp.Symbol("j", integer=True, positive=True)
@@ -98,16 +99,20 @@ class DensityOf(sp.Expr):
         return rf"p\left({obs} \mid {params}\right)"
 
 
+# The checker evaluates a density node as its definition.
+evaluates_as(DensityOf, lambda node: node.definition)
+
+
 def joint_density(family: Family) -> DensityOf:
     """p(x_1, …, x_n | θ), defined as the product of the densities (the data are i.i.d.)."""
-    return DensityOf(
-        family.name, x, family.params, sp.Product(family.density, over_data())
-    )
+    return DensityOf(family.name, x, family.params, sp.Product(family.density, over_data()))
 
 
 def density_at(family: Family, obs: sp.Basic) -> DensityOf:
     """p(obs | θ) for one observation."""
-    return DensityOf(family.name, obs, family.params, family.density.xreplace({x[i]: obs}))
+    with sp.evaluate(False):  # keep the density as written (1/√(2πσ²) stays whole)
+        definition = family.density.xreplace({x[i]: obs})
+    return DensityOf(family.name, obs, family.params, definition)
 
 
 # --- i.i.d. factorisation -----------------------------------------------------------------
@@ -124,7 +129,13 @@ def _iid(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 def _iid_examples() -> list[RuleExample]:
     fam = FAMILIES["gaussian"]
-    return [RuleExample(joint_density(fam), _iid(joint_density(fam), Context()))]
+    return [
+        RuleExample(
+            joint_density(fam),
+            _iid(joint_density(fam), Context()),
+            assume={"sigma^2": ("positive",)},
+        )
+    ]
 
 
 IID = register(
@@ -173,8 +184,11 @@ class Family:
         return self.symbols.get(name, name)
 
 
-def _density_rule(family: str, source: str, statement: str, cookbook=(), conditions=(),
-                  examples=None) -> Rule:  # fmt: skip
+def _density_rule(
+    family: str, *, source: str, statement: str, conditions=(), cookbook=(), examples=None
+) -> Rule:
+    """Register the rule that writes out `family`'s density p(x_i | θ)."""
+
     def apply(node: sp.Basic, ctx: Context) -> sp.Basic | None:
         if isinstance(node, DensityOf) and node.family == family and not node.is_joint:
             return node.definition
@@ -195,15 +209,14 @@ def _density_rule(family: str, source: str, statement: str, cookbook=(), conditi
 
 
 def _gaussian_density(obs: sp.Basic, mean: sp.Basic, var: sp.Basic) -> sp.Expr:
-    """(2πσ²)^(−1/2) exp(−(x − μ)²/(2σ²)), kept as written."""
-    norm = sp.Pow(2 * sp.pi * var, sp.Rational(-1, 2), evaluate=False)
+    """exp(−(x − μ)²/(2σ²)) / √(2πσ²), kept as written."""
+    # 1/√(2πσ²) as (√(2πσ²))⁻¹: printers rebuild a bare (2πσ²)^(−1/2) as √2·√π·√σ².
+    norm = sp.Pow(sp.Pow(2 * sp.pi * var, sp.S.Half, evaluate=False), -1, evaluate=False)
     return sp.Mul(norm, sp.exp(-((obs - mean) ** 2) / (2 * var)), evaluate=False)
 
 
 def _gaussian_examples() -> list[RuleExample]:
     # The Cookbook's d-dimensional density for d = 1 (1×1 matrices) against the scalar form.
-    from derive.expr import MatScalar
-
     xv, m = sp.MatrixSymbol("x", 1, 1), sp.MatrixSymbol("m", 1, 1)
     s = sp.MatrixSymbol("Sigma", 1, 1)
     r = sp.MatAdd(xv, sp.MatMul(-1, m))
@@ -221,7 +234,7 @@ GAUSSIAN_DENSITY = _density_rule(
         r"p(x \mid \mu, \sigma^2) = \frac{1}{\sqrt{2\pi\sigma^2}}"
         r"\exp\left(-\frac{(x - \mu)^2}{2\sigma^2}\right)"
     ),
-    conditions=(r"\sigma^2 > 0",),
+    conditions=("σ² > 0",),
     examples=_gaussian_examples,
 )
 
@@ -264,7 +277,7 @@ POISSON_DENSITY = _density_rule(
     "poisson",
     source="definition of the Poisson distribution",
     statement=r"p(x \mid \lambda) = \frac{\lambda^{x} e^{-\lambda}}{x!},\ x \in \{0, 1, 2, \dots\}",
-    conditions=(r"\lambda > 0", "x! = Γ(x + 1)"),
+    conditions=("λ > 0", "x! = Γ(x + 1) for real x"),
     # Successive probabilities have ratio λ/(k + 1).
     examples=lambda: [
         RuleExample(
@@ -284,7 +297,7 @@ EXPONENTIAL_DENSITY = _density_rule(
     "exponential",
     source="definition of the exponential distribution",
     statement=r"p(x \mid \lambda) = \lambda e^{-\lambda x},\ x > 0",
-    conditions=(r"\lambda > 0", "x > 0"),
+    conditions=("λ > 0", "x > 0"),
     # Memorylessness: p(k + t) / p(k) = e^{−λt}.
     examples=lambda: [
         RuleExample(
@@ -435,10 +448,13 @@ LOG_MUL = register(
 
 
 def _log_power(node: sp.Basic, ctx: Context) -> sp.Basic | None:
-    if isinstance(node, sp.log) and isinstance(node.args[0], sp.Pow):
-        base, expo = node.args[0].args
-        return sp.Mul(expo, sp.log(base, evaluate=False))
-    return None
+    """log(a^r) = r log a; a power of a power at once: log((a^s)^r) = r s log a."""
+    if not (isinstance(node, sp.log) and isinstance(node.args[0], sp.Pow)):
+        return None
+    base, expo = node.args[0], sp.S.One
+    while isinstance(base, sp.Pow):
+        expo, base = expo * base.exp, base.base
+    return sp.Mul(expo, sp.log(base, evaluate=False))
 
 
 LOG_POWER = register(
@@ -456,7 +472,7 @@ LOG_POWER = register(
                 assume={"a": ("positive",)},
             ),
             RuleExample(
-                sp.log(sp.Pow(2 * sp.pi * _a, sp.Rational(-1, 2), evaluate=False), evaluate=False),
+                sp.log(_gaussian_density(_u, 0, _a).args[0], evaluate=False),  # log(1/√(2πa))
                 -sp.log(2 * sp.pi * _a) / 2,
                 assume={"a": ("positive",)},
             ),
@@ -480,8 +496,11 @@ LOG_EXP = register(
         conditions=("u real",),
         apply=_log_exp,
         examples=lambda: [
-            RuleExample(sp.log(sp.exp(-(_u**2) / (2 * _a), evaluate=False), evaluate=False),
-                        -(_u**2) / (2 * _a), assume={"a": ("positive",)})  # fmt: skip
+            RuleExample(
+                sp.log(sp.exp(-(_u**2) / (2 * _a), evaluate=False), evaluate=False),
+                -(_u**2) / (2 * _a),
+                assume={"a": ("positive",)},
+            )  # fmt: skip
         ],
     )
 )
@@ -577,8 +596,9 @@ NLL = register(
         apply=_negate,
         examples=lambda: [
             RuleExample(
-                sp.Mul(-1, -n * sp.log(_a) / 2 - sp.Sum(x[i] ** 2, over_data()) / _a,
-                       evaluate=False),  # fmt: skip
+                sp.Mul(
+                    -1, -n * sp.log(_a) / 2 - sp.Sum(x[i] ** 2, over_data()) / _a, evaluate=False
+                ),  # fmt: skip
                 n * sp.log(_a) / 2 + sp.Sum(x[i] ** 2, over_data()) / _a,
                 assume={"a": ("positive",)},
             )
@@ -614,7 +634,7 @@ SET_ASIDE = register(
         name="Set aside a constant term",
         source="elementary: adding a constant does not move a minimiser",
         statement=r"f(\theta) = c + g(\theta) \doteq g(\theta)",
-        conditions=(r"c does not depend on \theta",),
+        conditions=("c does not depend on θ",),
         apply=set_aside,
         examples=lambda: [
             RuleExample(
@@ -650,7 +670,7 @@ DERIVATIVE = register(
             r"\frac{\partial}{\partial\theta} \sum_{i} c\, g_i(\theta) "
             r"= c \sum_{i} g_i'(\theta)"
         ),
-        conditions=(r"c does not depend on \theta",),
+        conditions=("c does not depend on θ",),
         apply=derivative,
         examples=lambda: [
             RuleExample(
@@ -670,8 +690,12 @@ DERIVATIVE = register(
 )
 
 
-def _opaque(e: sp.Expr) -> tuple[sp.Expr, dict[sp.Dummy, sp.Sum]]:
-    """e with each outermost sum replaced by a symbol (the data enter only through sums)."""
+def hold_sums(e: sp.Expr) -> tuple[sp.Expr, dict[sp.Dummy, sp.Sum]]:
+    """e with each outermost sum replaced by a symbol, and the map back to the sums.
+
+    The data enter only through sums, so solving for a parameter outside them (or
+    simplifying) can treat each sum as an opaque number.
+    """
     found: dict[sp.Sum, sp.Dummy] = {}
 
     def walk(node: sp.Basic) -> sp.Basic:
@@ -691,10 +715,8 @@ def solve_stationary(e: sp.Expr, ctx: Context) -> sp.Expr:
     (theta,) = ctx.varying
     inside = [s for s in e.atoms(sp.Sum) if s.has(theta)]
     if inside:
-        raise UnsupportedError(
-            f"solving for {theta} inside a sum over the data", f"in {inside[0]}"
-        )
-    held, back = _opaque(e)
+        raise UnsupportedError(f"solving for {theta} inside a sum over the data", f"in {inside[0]}")
+    held, back = hold_sums(e)
     sols = sp.solve(held, theta)
     if len(sols) != 1:
         raise UnsupportedError(
@@ -710,7 +732,7 @@ STATIONARY = register(
         name="Set the derivative to zero",
         source="Fermat's theorem: at an interior extremum the derivative vanishes",
         statement=r"\frac{\partial\,\mathrm{NLL}}{\partial\theta}(\hat\theta) = 0",
-        conditions=(r"\hat\theta interior to the parameter set",),
+        conditions=("θ̂ interior to the parameter set",),
         apply=solve_stationary,
         examples=lambda: [
             RuleExample(

@@ -14,5 +14,7 @@ def require_pdflatex() -> str:
     if exe is None:
         if os.environ.get("CI"):
             pytest.fail("pdflatex is required in CI (.ci/run installs texlive)")
-        pytest.skip("pdflatex not installed (apt-get install texlive-latex-base texlive-latex-recommended)")
+        pytest.skip(
+            "pdflatex not installed (apt-get install texlive-latex-base texlive-latex-recommended)"
+        )
     return exe

@@ -99,7 +99,11 @@ def test_latex_export_compiles(tmp_path, cmd):
     assert out.returncode == 0, out.stderr
     res = subprocess.run(
         [pdflatex, "-halt-on-error", "-interaction=nonstopmode", tex.name],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert res.returncode == 0, res.stdout[-2000:]
     assert (tmp_path / "d.pdf").stat().st_size > 1000

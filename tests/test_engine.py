@@ -50,13 +50,25 @@ GRADIENTS = [
     ),
     ("xTBx (81)", scalar(T(x), B, x), "x", {}, mm(sp.MatAdd(B, T(B)), x)),
     ("aTXb (70)", scalar(T(b), Xr, x), "X", {}, mm(b, T(x))),
-    ("tr(AXB) (101)", sp.Trace(mm(sp.MatrixSymbol("P", k, m), Xr, sp.MatrixSymbol("Q", n, k))), "X", {}, None),
+    (
+        "tr(AXB) (101)",
+        sp.Trace(mm(sp.MatrixSymbol("P", k, m), Xr, sp.MatrixSymbol("Q", n, k))),
+        "X",
+        {},
+        None,
+    ),
     ("tr(XTX) (115)", sp.Trace(mm(T(Xr), Xr)), "X", {}, 2 * Xr),
     ("logdet (43)", sp.log(sp.Determinant(X)), "X", {}, T(sp.Inverse(X))),
     ("det (49)", sp.Determinant(X), "X", {}, sp.Determinant(X) * T(sp.Inverse(X))),
     ("aTXinvb (61)", scalar(T(a), sp.Inverse(X), x), "X", {}, None),
     ("tr(AXinvB) (63)", sp.Trace(mm(B, sp.Inverse(X), sp.MatrixSymbol("D", n, n))), "X", {}, None),
-    ("logdet spd", sp.log(sp.Determinant(sp.MatrixSymbol("S", n, n))), "S", {"S": "spd"}, sp.Inverse(sp.MatrixSymbol("S", n, n))),
+    (
+        "logdet spd",
+        sp.log(sp.Determinant(sp.MatrixSymbol("S", n, n))),
+        "S",
+        {"S": "spd"},
+        sp.Inverse(sp.MatrixSymbol("S", n, n)),
+    ),
     ("tr(X^T B X C) (117)", sp.Trace(mm(T(X), B, X, sp.MatrixSymbol("D", n, n))), "X", {}, None),
     ("frobenius (132)", sp.Trace(mm(M, T(M))), "M", {}, 2 * M),
     ("lse", LogSumExp(z), "z", {}, Softmax(z)),
@@ -67,11 +79,20 @@ GRADIENTS = [
         {"y": "prob"},
         sp.MatAdd(Softmax(z), -y),
     ),
-    ("softmax-ce onehot", -scalar(T(y), elementwise(sp.log, Softmax(z))), "z", {"y": "onehot"}, sp.MatAdd(Softmax(z), -y)),
+    (
+        "softmax-ce onehot",
+        -scalar(T(y), elementwise(sp.log, Softmax(z))),
+        "z",
+        {"y": "onehot"},
+        sp.MatAdd(Softmax(z), -y),
+    ),
     ("softmax-ce unnormalised y", -scalar(T(y), elementwise(sp.log, Softmax(z))), "z", {}, None),
     (
         "sum log(1+x^2)",
-        scalar(sp.OneMatrix(1, n), elementwise(sp.Lambda(sp.Symbol("t"), sp.log(1 + sp.Symbol("t") ** 2)), x)),
+        scalar(
+            sp.OneMatrix(1, n),
+            elementwise(sp.Lambda(sp.Symbol("t"), sp.log(1 + sp.Symbol("t") ** 2)), x),
+        ),
         "x",
         {},
         None,
@@ -102,14 +123,34 @@ GRADIENTS = [
     ),
     ("hadamard", scalar(T(sp.HadamardProduct(a, x)), x), "x", {}, None),
     ("tanh", scalar(T(b), elementwise(sp.tanh, mm(A, x))), "x", {}, None),
-    ("scalar param", sp.Symbol("lambda") * scalar(T(x), x) + scalar(T(b), A, x), "lambda", {}, scalar(T(x), x)),
+    (
+        "scalar param",
+        sp.Symbol("lambda") * scalar(T(x), x) + scalar(T(b), A, x),
+        "lambda",
+        {},
+        scalar(T(x), x),
+    ),
     ("inverse of sum (64)", sp.Trace(sp.Inverse(sp.MatAdd(X, B))), "X", {}, None),
-    ("kronecker trace (105)", sp.Trace(sp.KroneckerProduct(sp.MatrixSymbol("E", k, k), X)), "X", {}, None),
-    ("trace of product of three (118)", sp.Trace(mm(sp.MatrixSymbol("P", n, m), Xr, B, T(Xr), sp.MatrixSymbol("Q", m, n))), "X", {}, None),
+    (
+        "kronecker trace (105)",
+        sp.Trace(sp.KroneckerProduct(sp.MatrixSymbol("E", k, k), X)),
+        "X",
+        {},
+        None,
+    ),
+    (
+        "trace of product of three (118)",
+        sp.Trace(mm(sp.MatrixSymbol("P", n, m), Xr, B, T(Xr), sp.MatrixSymbol("Q", m, n))),
+        "X",
+        {},
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "f", "wrt", "assume", "expected"), GRADIENTS, ids=[g[0] for g in GRADIENTS])
+@pytest.mark.parametrize(
+    ("case", "f", "wrt", "assume", "expected"), GRADIENTS, ids=[g[0] for g in GRADIENTS]
+)
 def test_gradient_verifies_against_jax(case, f, wrt, assume, expected):
     d = derive.gradient(f, wrt, assume=assume)
     assert d.verification is not None and d.verification.passed, d.verification.summary()
@@ -137,7 +178,10 @@ def test_symmetric_assumption_removes_transpose():
     S = sp.MatrixSymbol("S", n, n)
     d = derive.gradient(scalar(T(x), sp.Inverse(S), x), "x", assume={"S": "spd"})
     assert d.verification.passed
-    assert not any(isinstance(t, sp.Transpose) and t.arg == sp.Inverse(S) for t in sp.preorder_traversal(d.result))
+    assert not any(
+        isinstance(t, sp.Transpose) and t.arg == sp.Inverse(S)
+        for t in sp.preorder_traversal(d.result)
+    )
 
 
 HESSIANS = [
@@ -145,7 +189,8 @@ HESSIANS = [
     ("least squares", sp.Rational(1, 2) * scalar(T(r), r), "x", {}, mm(T(A), A)),
     (
         "logistic",
-        scalar(ones_row, elementwise(sp.log, sp.MatAdd(ones_m, elementwise(sp.exp, mm(A, w))))) - scalar(T(y), A, w),
+        scalar(ones_row, elementwise(sp.log, sp.MatAdd(ones_m, elementwise(sp.exp, mm(A, w)))))
+        - scalar(T(y), A, w),
         "w",
         {},
         None,
@@ -154,7 +199,9 @@ HESSIANS = [
 ]
 
 
-@pytest.mark.parametrize(("case", "f", "wrt", "assume", "expected"), HESSIANS, ids=[h[0] for h in HESSIANS])
+@pytest.mark.parametrize(
+    ("case", "f", "wrt", "assume", "expected"), HESSIANS, ids=[h[0] for h in HESSIANS]
+)
 def test_hessian_verifies_against_jax(case, f, wrt, assume, expected):
     d = derive.hessian(f, wrt, assume=assume)
     assert d.verification.passed, d.verification.summary()

@@ -38,7 +38,11 @@ def test_the_equation_table_is_there():
 def test_rule_is_well_formed_and_cites_only_checked_numbers(rule: Rule):
     assert rule.id and rule.name and rule.statement and rule.source
     assert rule.examples is not None, "every rule needs a numeric example"
-    cited = set(re.findall(r"\((\d+)\)", rule.source.replace("(2012)", ""))) if "Cookbook" in rule.source else set()
+    cited = (
+        set(re.findall(r"\((\d+)\)", rule.source.replace("(2012)", "")))
+        if "Cookbook" in rule.source
+        else set()
+    )
     assert cited == set(rule.cookbook), f"source {rule.source!r} vs cookbook={rule.cookbook}"
     missing = set(rule.cookbook) - cookbook_labels()
     assert not missing, f"{rule.id} cites {missing}, not in shared/cookbook/equations.md"

@@ -1,6 +1,7 @@
 """The worked catalogue: short recipes that call the public API; no stored answers.
 
-Shipped as ``derive.worked``. Each module defines NAME, TITLE and build() -> Derivation.
+Shipped as ``derive.recipes`` (``derive.worked`` is the API function that builds one).
+Each module defines NAME, TITLE and build() -> Derivation.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class Entry:
 def entries() -> list[Entry]:
     out = []
     for mod in _MODULES:
-        m = importlib.import_module(f"derive.worked.{mod}")
+        m = importlib.import_module(f"derive.recipes.{mod}")
         out.append(Entry(m.NAME, m.TITLE, mod))
     return out
 
@@ -33,6 +34,6 @@ def build(name: str) -> Derivation:
     """The derivation of catalogue entry `name`, unchecked (the API checks it)."""
     for e in entries():
         if e.name == name:
-            m = importlib.import_module(f"derive.worked.{e.module}")
+            m = importlib.import_module(f"derive.recipes.{e.module}")
             return replace(m.build(), name=e.name, title=e.title)
     raise UnknownNameError("worked derivation", name, [e.name for e in entries()])

@@ -13,12 +13,12 @@ import sympy as sp
 from derive.differential import differentiate
 from derive.errors import UnsupportedError
 from derive.expr import (
-    ScalarDifferential,
     DifferentialSymbol,
     GradientOf,
     HessianOf,
     JacobianOf,
     MatScalar,
+    ScalarDifferential,
     ScalarDifferentialSymbol,
     is_matrix,
 )
@@ -58,20 +58,22 @@ def read_off_gradient(
     df: sp.Basic, x: sp.Basic, ctx: Context, lhs_f: sp.Basic
 ) -> tuple[sp.Basic, list[Step]]:
     """From df linear in dX to ∂f/∂X in textbook form, with the steps."""
-    steps: list[Step] = []
     dlhs = ScalarDifferential(lhs_f)
+    df, steps = rewrite(df, algebra.READ_OFF_RULES, ctx, dlhs)
     terms = list(sp.Add.make_args(df))
     gs: list[sp.Basic] = []
+    used: set[str] = set()
     for t in terms:
-        gs.extend(tidy(g, ctx) for g in algebra.gradient_terms(t, sp.S.One))
+        gs.extend(tidy(g, ctx) for g in algebra.gradient_terms(t, sp.S.One, used))
     if not gs:
         raise UnsupportedError("a function whose differential vanishes identically")
     if not is_matrix(x):
         gs = [tidy(MatScalar(g), ctx) if is_matrix(g) else g for g in gs]
-    form = sp.Add(*[trace_form(g, x) for g in gs], evaluate=False) if len(gs) > 1 else None
+    rearrange = algebra.REARRANGE_HADAMARD if used else algebra.REARRANGE
     if len(gs) > 1:
+        form = sp.Add(*[trace_form(g, x) for g in gs], evaluate=False)
         if form != df:
-            steps.append(Step(dlhs, df, form, algebra.REARRANGE.ref))
+            steps.append(Step(dlhs, df, form, rearrange.ref))
         g = tidy(_sum(gs), ctx)
         collected = trace_form(g, x)
         steps.append(Step(dlhs, form, collected, algebra.COLLECT.ref))
@@ -79,7 +81,7 @@ def read_off_gradient(
         g = gs[0]
         collected = trace_form(g, x)
         if collected != df:
-            steps.append(Step(dlhs, df, collected, algebra.REARRANGE.ref))
+            steps.append(Step(dlhs, df, collected, rearrange.ref))
     grad_lhs = GradientOf(lhs_f, x)
     steps.append(
         Step(
@@ -159,7 +161,7 @@ def hessian_derivation(p: Problem) -> Derivation:
         wrt=(name,),
         steps=grad.steps + tuple(hsteps),
         results=((HessianOf(F, x), h), (GradientOf(F, x), g)),
-        claims=grad.claims + (Claim("hessian", f"Hessian against jax.hessian", h, p.f, (name,)),),
+        claims=grad.claims + (Claim("hessian", "Hessian against jax.hessian", h, p.f, (name,)),),
         remarks=p.remarks,
     )
 

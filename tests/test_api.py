@@ -1,0 +1,66 @@
+"""The public API has exactly the documented names, whatever was imported first."""
+
+import subprocess
+import sys
+
+import numpy as np
+import sympy as sp
+
+import derive
+from derive.expr import MatScalar
+
+
+def test_api_names_are_functions_even_after_submodule_imports():
+    code = (
+        "import derive.api, derive.derivatives, derive.recipes, derive.likelihood, derive\n"
+        "for name in ('gradient', 'hessian', 'jacobian', 'mle', 'worked', 'catalog'):\n"
+        "    obj = getattr(derive, name)\n"
+        "    assert callable(obj) and not hasattr(obj, '__path__'), name\n"
+        "assert issubclass(derive.UnsupportedError, derive.DeriveError)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+
+
+def test_derivation_interface():
+    d = derive.worked("softmax-ce")
+    for attr in ("result", "steps", "given", "goal", "results", "verification"):
+        assert hasattr(d, attr)
+    for method in (
+        "check",
+        "to_latex",
+        "to_markdown",
+        "to_json",
+        "to_text",
+        "function",
+        "_repr_latex_",
+        "_repr_markdown_",
+    ):
+        assert callable(getattr(d, method))
+    report = d.check(trials=2, seed=1)
+    assert report.passed and report.trials == 2
+    assert [name for name, _ in derive.catalog()] == ["gaussian-mle", "softmax-ce"]
+    for step in d.steps:
+        assert step.rule.id and step.rule.name and step.rule.source
+        assert isinstance(step.before, sp.Basic) and isinstance(step.after, sp.Basic)
+
+
+def test_function_takes_keyword_arrays_and_returns_the_result_shape():
+    n, m = sp.symbols("n m", integer=True, positive=True)
+    A, x, b = sp.MatrixSymbol("A", m, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", m, 1)
+    r = sp.MatAdd(sp.MatMul(A, x), sp.MatMul(-1, b))
+    d = derive.gradient(sp.Rational(1, 2) * MatScalar(sp.MatMul(sp.Transpose(r), r)), "x")
+    rng = np.random.default_rng(0)
+    Av, xv, bv = rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=4)
+    got = d.function()(A=Av, x=xv, b=bv)
+    assert got.shape == (3,)
+    np.testing.assert_allclose(got, Av.T @ (Av @ xv - bv), rtol=1e-12)
+
+
+def test_mle_and_gradient_accept_only_their_inputs():
+    import pytest
+
+    with pytest.raises(derive.UnknownNameError, match="did you mean gaussian"):
+        derive.mle("gausian")
+    with pytest.raises(derive.UnknownNameError):
+        derive.worked("nope")
