@@ -25,10 +25,13 @@ from derive.expr import (
 from derive.model import Claim, Context, Derivation, Step
 from derive.problem import Problem
 from derive.rewrite import rewrite
-from derive.rules import algebra
+from derive.rules import algebra, probability
 from derive.simplify import tidy
 
 F = sp.Symbol("f")
+
+#: rewritten in f before differentiating: log-densities written out, log softmax as lse
+PREPARE_RULES = (probability.CATEGORICAL_LOG_DENSITY, *algebra.PREPARE_RULES)
 G_NAME = sp.Symbol("g")
 
 
@@ -101,7 +104,7 @@ def read_off_gradient(
 def gradient_derivation(p: Problem) -> Derivation:
     """∂f/∂X by differentials (unstructured: every entry of X independent)."""
     steps: list[Step] = []
-    f1, prep = rewrite(p.f, algebra.PREPARE_RULES, p.ctx, F)
+    f1, prep = rewrite(p.f, PREPARE_RULES, p.ctx, F)
     steps.extend(prep)
     df, dsteps = differentiate(f1, p.ctx, ScalarDifferential(F))
     steps.extend(dsteps)

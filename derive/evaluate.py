@@ -176,6 +176,11 @@ def _scalar(node: sp.Basic, value: Array) -> Array:
 
 @functools.singledispatch
 def _ev(node: sp.Basic, env: _Env) -> Array:
+    # A node that stands for an expression (a density for its definition) says so by an
+    # `as_definition()` method; the rulebook defining it need not know the evaluator.
+    as_definition = getattr(node, "as_definition", None)
+    if callable(as_definition):
+        return _ev(as_definition(), env)
     raise UnsupportedError(f"numeric evaluation of {type(node).__name__}")
 
 
@@ -386,6 +391,8 @@ def _(node: HadamardPower, env: _Env) -> Array:
     base = _ev(node.base, env)
     if node.exp.is_Integer:
         return base ** int(node.exp)
+    if getattr(node.exp, "is_Matrix", False):  # entrywise: A^{∘B}_ij = A_ij^{B_ij}
+        return env.xp.power(base, _ev(node.exp, env))
     return env.xp.power(base, _scalar(node.exp, _ev(node.exp, env)))
 
 
@@ -590,15 +597,6 @@ _ev.register(MatDifferential)(_differential)
 
 
 # --- public API ----------------------------------------------------------------------------
-
-
-def evaluates_as(cls: type, expand: Callable[[sp.Basic], sp.Basic]) -> None:
-    """Teach the evaluator a node type defined elsewhere: it evaluates as ``expand(node)``.
-
-    For nodes that stand for an expression, such as a density standing for its definition;
-    the module defining the node registers it, so the evaluator depends on no rule module.
-    """
-    _ev.register(cls)(lambda node, env: _ev(expand(node), env))
 
 
 def _dim_names(dims: Mapping[str | sp.Symbol, int]) -> dict[str, int]:

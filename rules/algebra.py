@@ -8,7 +8,6 @@ expression linear in dX into the G of df = tr(Gᵀ dX), or the J of dg = J dx.
 from __future__ import annotations
 
 import sympy as sp
-from derive.rules.registry import register
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
@@ -24,6 +23,7 @@ from derive.expr import (
     ones,
 )
 from derive.model import Context, Rule, RuleExample
+from derive.rules.registry import register
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
 

@@ -8,7 +8,6 @@ on the sub-expressions it still has to pass through.
 from __future__ import annotations
 
 import sympy as sp
-from derive.rules.registry import register
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
@@ -22,6 +21,7 @@ from derive.expr import (
     transpose,
 )
 from derive.model import Context, Rule, RuleExample
+from derive.rules.registry import register
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
 _t = sp.Symbol("t", real=True)

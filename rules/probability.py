@@ -17,13 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sympy as sp
-from derive.rules.registry import register
 from sympy.core.symbol import Str
+from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from derive.errors import UnknownNameError, UnsupportedError
-from derive.evaluate import evaluates_as
-from derive.expr import MatScalar, ScalarDifferential, ScalarDifferentialSymbol
+from derive.expr import MatScalar, ScalarDifferential, ScalarDifferentialSymbol, elementwise
 from derive.model import Context, Rule, RuleExample
+from derive.rules.registry import register
 
 i = sp.Symbol("i", integer=True, positive=True)
 j = sp.Symbol("j", integer=True, positive=True)
@@ -82,6 +82,10 @@ class DensityOf(sp.Expr):
     def doit(self, **hints):
         return self.definition.doit(**hints) if hints.get("deep", True) else self.definition
 
+    def as_definition(self) -> sp.Expr:
+        """What the node stands for; the numeric evaluator evaluates this instead."""
+        return self.definition
+
     def _observations(self, printer) -> str:
         if not self.is_joint:
             return printer._print(self.obs)
@@ -99,10 +103,6 @@ class DensityOf(sp.Expr):
         return rf"p\left({obs} \mid {params}\right)"
 
 
-# The checker evaluates a density node as its definition.
-evaluates_as(DensityOf, lambda node: node.definition)
-
-
 def joint_density(family: Family) -> DensityOf:
     """p(x_1, …, x_n | θ), defined as the product of the densities (the data are i.i.d.)."""
     return DensityOf(family.name, x, family.params, sp.Product(family.density, over_data()))
@@ -113,6 +113,72 @@ def density_at(family: Family, obs: sp.Basic) -> DensityOf:
     with sp.evaluate(False):  # keep the density as written (1/√(2πσ²) stays whole)
         definition = family.density.xreplace({x[i]: obs})
     return DensityOf(family.name, obs, family.params, definition)
+
+
+# --- the categorical density (a one-hot or probability vector y) ---------------------------
+
+
+class CategoricalDensity(sp.Expr):
+    """p(y | π) = ∏_k π_k^{y_k}: the categorical density of y under class probabilities π."""
+
+    is_commutative = True
+    is_positive = True
+
+    def __new__(cls, y: sp.Basic, probs: sp.Basic) -> CategoricalDensity:
+        if y.shape != probs.shape or y.shape[1] != 1:
+            raise TypeError(
+                f"a categorical density needs two column vectors of one length: {y}, {probs}"
+            )
+        return sp.Basic.__new__(cls, y, probs)
+
+    @property
+    def y(self) -> sp.Basic:
+        return self.args[0]
+
+    @property
+    def probs(self) -> sp.Basic:
+        return self.args[1]
+
+    def as_definition(self) -> sp.Expr:
+        """∏_k π_k^{y_k}, as det(diag(π^{∘y})): a product of entries the evaluator knows."""
+        return sp.Determinant(DiagMatrix(sp.HadamardPower(self.probs, self.y)))
+
+    def _sympystr(self, printer) -> str:
+        return f"p({printer._print(self.y)} | {printer._print(self.probs)})"
+
+    def _latex(self, printer) -> str:
+        return rf"p\left({printer._print(self.y)} \mid {printer._print(self.probs)}\right)"
+
+
+def _log_categorical(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    if isinstance(node, sp.log) and isinstance(node.args[0], CategoricalDensity):
+        dens = node.args[0]
+        return MatScalar(sp.MatMul(sp.Transpose(dens.y), elementwise(sp.log, dens.probs)))
+    return None
+
+
+def _categorical_examples() -> list[RuleExample]:
+    K = sp.Symbol("K", integer=True, positive=True)
+    y, pi = sp.MatrixSymbol("y", K, 1), sp.MatrixSymbol("pi", K, 1)
+    lhs = sp.log(CategoricalDensity(y, pi))
+    rhs = MatScalar(sp.MatMul(sp.Transpose(y), elementwise(sp.log, pi)))
+    return [
+        RuleExample(lhs, rhs, assume={"y": ("onehot",), "pi": ("prob",)}),
+        RuleExample(lhs, rhs, assume={"y": ("prob",), "pi": ("prob",)}),
+    ]
+
+
+CATEGORICAL_LOG_DENSITY = register(
+    Rule(
+        id="density.categorical",
+        name="Categorical log-density",
+        source="definition of the categorical distribution",
+        statement=(r"\log p(y \mid \pi) = \log\prod_k \pi_k^{y_k} = y^{\top}\log\pi"),
+        conditions=("y one-hot (or a probability vector)", "π a probability vector"),
+        apply=_log_categorical,
+        examples=_categorical_examples,
+    )
+)
 
 
 # --- i.i.d. factorisation -----------------------------------------------------------------

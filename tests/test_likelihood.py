@@ -8,18 +8,17 @@ test when it exists.
 """
 
 import math
-import re
 
 import numpy as np
 import pytest
 import sympy as sp
-from derive.rules import probability as pr
 
 from derive import rules
 from derive.errors import InputError, UnknownNameError, UnsupportedError
 from derive.expr import GradientOf, MatScalar, ScalarDifferential
 from derive.likelihood import X_BAR_DEFINITION, hat, mle_derivation
 from derive.model import Context, Rule
+from derive.rules import probability as pr
 from tests.conftest import SHARED
 
 FAMILIES = ("gaussian", "bernoulli", "poisson", "exponential")
@@ -355,34 +354,16 @@ def test_no_closed_form_is_unsupported():
 
 # --- the rules -----------------------------------------------------------------------------
 
-PROBABILITY_RULES = [v for v in vars(pr).values() if isinstance(v, Rule)]
-
-
-def cookbook_labels() -> set[str]:
-    """The first column of the checked equation table, ranges expanded."""
-    labels: set[str] = set()
-    for line in EQUATIONS.read_text(encoding="utf-8").splitlines():
-        mt = re.match(r"^\| (\d+)(?:-(\d+))? \|", line)
-        if mt:
-            lo, hi = int(mt.group(1)), int(mt.group(2) or mt.group(1))
-            labels.update(str(k) for k in range(lo, hi + 1))
-    return labels
-
-
-@pytest.mark.parametrize("rule", PROBABILITY_RULES, ids=[r.id for r in PROBABILITY_RULES])
-def test_rule_is_registered_and_cites_checked_numbers(rule: Rule):
-    assert rules.get(rule.id) is rule
-    assert rule.statement and rule.name and rule.apply is not None
-    source = rule.source.replace("(2012)", "")  # the edition, not an equation
-    cited = set(re.findall(r"\((\d+)\)", source)) if "Cookbook" in rule.source else set()
-    assert cited == set(rule.cookbook)
-    assert set(rule.cookbook) <= cookbook_labels()
-    if not rule.cookbook:
-        assert any(w in rule.source for w in ("elementary", "definition", "theorem"))
+# Citations and the JAX self-check of every rule are in tests/test_rules.py; here the scalar
+# probability rules are checked a second way, by SymPy substitution of numbers (no JAX).
+# The categorical density is vector-valued and checked only there.
+PROBABILITY_RULES = [
+    v for v in vars(pr).values() if isinstance(v, Rule) and v is not pr.CATEGORICAL_LOG_DENSITY
+]
 
 
 def test_the_density_cites_346():
-    assert pr.GAUSSIAN_DENSITY.cookbook == ("346",) and "346" in cookbook_labels()
+    assert pr.GAUSSIAN_DENSITY.cookbook == ("346",)
 
 
 @pytest.mark.parametrize("rule", PROBABILITY_RULES, ids=[r.id for r in PROBABILITY_RULES])

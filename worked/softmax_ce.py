@@ -1,10 +1,12 @@
-"""Softmax cross-entropy: L = −yᵀ log softmax(z) gives ∇_z L = softmax(z) − y when 1ᵀy = 1."""
+"""Softmax cross-entropy: the NLL of a categorical model with probabilities softmax(z),
+L = −log p(y | softmax(z)) = −yᵀ log softmax(z), gives ∇_z L = softmax(z) − y when 1ᵀy = 1."""
 
 import sympy as sp
 
 from derive.api import gradient
-from derive.expr import MatScalar, Softmax, elementwise
+from derive.expr import Softmax
 from derive.model import Derivation
+from derive.rules.probability import CategoricalDensity
 
 NAME = "softmax-ce"
 TITLE = "Softmax cross-entropy: the gradient with respect to the logits"
@@ -14,5 +16,5 @@ def build() -> Derivation:
     n = sp.Symbol("n", integer=True, positive=True)
     z = sp.MatrixSymbol("z", n, 1)
     y = sp.MatrixSymbol("y", n, 1)
-    loss = -MatScalar(sp.MatMul(sp.Transpose(y), elementwise(sp.log, Softmax(z))))
+    loss = -sp.log(CategoricalDensity(y, Softmax(z)))
     return gradient(loss, "z", assume={"y": "prob"}, check=False)
