@@ -39,7 +39,7 @@ def gradient(
 
     `shapes` maps names to () scalar, (n,) column vector or (m, n) matrix (ints or dimension
     names); `assume` maps names to assumption kinds ("symmetric", "spd", "invertible",
-    "positive", "nonnegative", "nonzero", "prob", "onehot", "binary"). With check=True the
+    "positive", "nonnegative", "nonzero", "prob", "onehot", "binary", "unit"). With check=True the
     result and every step are verified against JAX; a failure is reported in
     `.verification` and warned about with `VerificationWarning`.
     """

@@ -56,8 +56,8 @@ class ScalarDifferential(sp.Expr):
         return self.args[0]
 
 
-class MatDifferential(MatrixExpr):
-    """d(E) for a matrix expression E, not yet evaluated; it has the shape of E."""
+class _ShapePreserving(MatrixExpr):
+    """A matrix node of one argument with that argument's shape, evaluated as a whole."""
 
     def __new__(cls, arg: MatrixExpr) -> MatrixExpr:
         return sp.Basic.__new__(cls, arg)
@@ -71,7 +71,11 @@ class MatDifferential(MatrixExpr):
         return self.args[0].shape
 
     def _entry(self, i, j, **kwargs):  # pragma: no cover - never indexed
-        raise TypeError("a differential has no entries")
+        raise TypeError(f"{type(self).__name__} is evaluated as a whole, not by entries")
+
+
+class MatDifferential(_ShapePreserving):
+    """d(E) for a matrix expression E, not yet evaluated; it has the shape of E."""
 
 
 class DifferentialSymbol(sp.MatrixSymbol):
@@ -102,24 +106,13 @@ class ScalarDifferentialSymbol(sp.Symbol):
         return self.name[1:]
 
 
-class Softmax(MatrixExpr):
+class Softmax(_ShapePreserving):
     """softmax(z) = exp(z) / (1ᵀ exp(z)) for a column vector z."""
 
     def __new__(cls, arg: MatrixExpr) -> Softmax:
         if arg.shape[1] != 1:
             raise TypeError(f"softmax takes a column vector, got shape {arg.shape}")
         return sp.Basic.__new__(cls, arg)
-
-    @property
-    def arg(self) -> MatrixExpr:
-        return self.args[0]
-
-    @property
-    def shape(self) -> tuple:
-        return self.args[0].shape
-
-    def _entry(self, i, j, **kwargs):  # pragma: no cover - never indexed
-        raise TypeError("softmax is evaluated numerically, not by entries")
 
 
 class LogSumExp(sp.Expr):
