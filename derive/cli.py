@@ -31,6 +31,55 @@ def _output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-check", action="store_true", help="skip the numeric verification")
 
 
+def _problem_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wrt", required=True, metavar="NAME", help="the variable")
+    p.add_argument(
+        "--shape",
+        action="append",
+        default=[],
+        metavar="NAME=DIMS",
+        help="a symbol's shape: A=m,n (matrix), x=n (vector), lambda= (scalar); repeatable",
+    )
+    p.add_argument(
+        "--assume",
+        action="append",
+        default=[],
+        metavar="NAME=KIND",
+        help="symmetric, spd, invertible, positive, nonnegative, nonzero, prob, onehot, "
+        "binary, unit; repeatable",
+    )
+
+
+def parse_shapes(items: Sequence[str]) -> dict[str, tuple[int | str, ...]]:
+    """--shape A=m,n x=n lambda= → {"A": ("m", "n"), "x": ("n",), "lambda": ()}."""
+    from derive.errors import InputError
+
+    shapes: dict[str, tuple[int | str, ...]] = {}
+    for item in items:
+        name, eq, dims = item.partition("=")
+        name, dims = name.strip(), dims.strip().strip("()")
+        if not eq or not name.replace("_", "").isalnum():
+            raise InputError(f"--shape takes NAME=DIMS, such as A=m,n or x=n, got {item!r}")
+        parts = [d.strip() for d in dims.split(",") if d.strip()] if dims else []
+        if len(parts) > 2 or not all(d.isalnum() and d.isascii() for d in parts):
+            raise InputError(f"--shape {item!r}: at most two dimensions, names or numbers")
+        shapes[name] = tuple(int(d) if d.isdigit() else d for d in parts)
+    return shapes
+
+
+def parse_assumptions(items: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """--assume S=spd --assume S=symmetric → {"S": ("spd", "symmetric")}."""
+    from derive.errors import InputError
+
+    out: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        name, eq, kind = item.partition("=")
+        if not eq or not name.strip() or not kind.strip():
+            raise InputError(f"--assume takes NAME=KIND, such as S=spd, got {item!r}")
+        out[name.strip()] = out.get(name.strip(), ()) + (kind.strip(),)
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="derive",
@@ -39,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
             "citing its rule and every result verified numerically against JAX autodiff."
         ),
         epilog="examples:  derive mle gaussian   derive show softmax-ce --format latex   "
-        "derive list   derive rules logdet",
+        "derive grad '\\frac12\\|Ax-b\\|_2^2' --wrt x --shape A=m,n   derive rules logdet",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -53,6 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mle", help="derive a maximum-likelihood estimator")
     p.add_argument("family", help="gaussian, bernoulli, poisson, exponential")
     _output_options(p)
+
+    for cmd, what in (
+        ("grad", "the gradient of a scalar function written in LaTeX"),
+        ("hessian", "the Hessian of a scalar function of a vector, written in LaTeX"),
+        ("jacobian", "the Jacobian of a vector function of a vector, written in LaTeX"),
+    ):
+        p = sub.add_parser(cmd, help=what)
+        p.add_argument("latex", help=r"the function, e.g. '\frac12\|Ax-b\|_2^2'")
+        _problem_options(p)
+        _output_options(p)
 
     p = sub.add_parser("rules", help="list or search the rulebook, or show one rule")
     p.add_argument("query", nargs="*", help="a rule id, or words to search for")
@@ -141,7 +200,30 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"list": _cmd_list, "show": _cmd_show, "mle": _cmd_mle, "rules": _cmd_rules}
+def _cmd_derivative(args: argparse.Namespace) -> int:
+    import derive.api as api
+
+    fn = {"grad": api.gradient, "hessian": api.hessian, "jacobian": api.jacobian}[args.command]
+    d = _quietly(
+        fn,
+        args.latex,
+        args.wrt,
+        shapes=parse_shapes(args.shape),
+        assume=parse_assumptions(args.assume),
+        check=not args.no_check,
+    )
+    return _emit(d, args)
+
+
+COMMANDS = {
+    "list": _cmd_list,
+    "show": _cmd_show,
+    "mle": _cmd_mle,
+    "rules": _cmd_rules,
+    "grad": _cmd_derivative,
+    "hessian": _cmd_derivative,
+    "jacobian": _cmd_derivative,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

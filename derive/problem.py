@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from derive.errors import InputError, ShapeError, UnsupportedError
+from derive.errors import InputError, ShapeError
 from derive.expr import (
     DifferentialSymbol,
     MatScalar,
@@ -124,10 +124,9 @@ def make_problem(
 ) -> Problem:
     """Validate the inputs of `derive.gradient` and friends; build the problem."""
     if isinstance(f, str):
-        raise UnsupportedError(
-            "LaTeX input",
-            "this version takes a SymPy expression; LaTeX input is not implemented yet",
-        )
+        from derive.latex import parse_latex
+
+        f = parse_latex(f, shapes, assume)
     if not isinstance(f, sp.Basic):
         raise InputError(f"f must be a SymPy expression, got {type(f).__name__}")
     if not isinstance(wrt, str):
