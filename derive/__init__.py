@@ -30,6 +30,7 @@ _API = {
     "mle": "derive.api",
     "worked": "derive.api",
     "catalog": "derive.api",
+    "check_answer": "derive.answer",
     "VerificationWarning": "derive.api",
     "Derivation": "derive.model",
     "Step": "derive.model",
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from derive.answer import check_answer  # noqa: F401
     from derive.api import (  # noqa: F401
         VerificationWarning,
         catalog,

@@ -1,6 +1,7 @@
 """The `derive` command line: argument handling and I/O only; the library does the work.
 
 Exit codes: 0 derived and verified, 1 the numeric check failed, 2 bad input or unsupported.
+`derive check`: 0 the claimed gradient is right, 1 it is wrong, 2 bad input.
 Heavy modules (SymPy, JAX) are imported inside the commands, so `derive --help` is fast.
 """
 
@@ -17,9 +18,23 @@ FORMATS = ("text", "latex", "markdown", "json")
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error and exit code 2."""
 
+    # Set on a subcommand whose positional is LaTeX: then a word starting with one "-" that
+    # is not one of its options is the LaTeX ("-A^\top b"), not an unknown option.
+    latex_may_start_with_minus = False
+
     def error(self, message: str) -> None:  # type: ignore[override]
         sys.stderr.write(f"derive: error: {message} (see derive --help)\n")
         raise SystemExit(EXIT_BAD_INPUT)
+
+    def _parse_optional(self, arg_string: str):  # argparse's hook: None means positional
+        if (
+            self.latex_may_start_with_minus
+            and arg_string[:1] == "-"
+            and arg_string[:2] != "--"
+            and arg_string.partition("=")[0] not in self._option_string_actions
+        ):
+            return None
+        return super()._parse_optional(arg_string)
 
 
 def _output_options(p: argparse.ArgumentParser) -> None:
@@ -109,9 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
         ("jacobian", "the Jacobian of a vector function of a vector, written in LaTeX"),
     ):
         p = sub.add_parser(cmd, help=what)
+        p.latex_may_start_with_minus = True
         p.add_argument("latex", help=r"the function, e.g. '\frac12\|Ax-b\|_2^2'")
         _problem_options(p)
         _output_options(p)
+
+    p = sub.add_parser(
+        "check",
+        help="check your own gradient: is CLAIM ∂F/∂NAME? if not, what slipped",
+        epilog="exit codes: 0 correct, 1 wrong, 2 bad input",
+    )
+    p.latex_may_start_with_minus = True
+    p.add_argument("claim", help=r"your gradient in LaTeX, e.g. 'A^\top(Ax - b)'")
+    p.add_argument("--of", required=True, metavar="F", help="the scalar function, in LaTeX")
+    _problem_options(p)
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
     p = sub.add_parser("rules", help="list or search the rulebook, or show one rule")
     p.add_argument("query", nargs="*", help="a rule id, or words to search for")
@@ -215,6 +242,20 @@ def _cmd_derivative(args: argparse.Namespace) -> int:
     return _emit(d, args)
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from derive.answer import check_answer
+
+    report = check_answer(
+        args.claim,
+        args.of,
+        args.wrt,
+        shapes=parse_shapes(args.shape),
+        assume=parse_assumptions(args.assume),
+    )
+    print(report.to_json() if args.format == "json" else report.to_text())
+    return EXIT_OK if report.correct else EXIT_CHECK_FAILED
+
+
 COMMANDS = {
     "list": _cmd_list,
     "show": _cmd_show,
@@ -223,6 +264,7 @@ COMMANDS = {
     "grad": _cmd_derivative,
     "hessian": _cmd_derivative,
     "jacobian": _cmd_derivative,
+    "check": _cmd_check,
 }
 
 
@@ -237,6 +279,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("derive: interrupted", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # The reader went away (derive show NAME | head): not a failure of ours. Point stdout
+        # at /dev/null so that Python's flush at exit does not raise again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as e:  # noqa: BLE001 - the CLI turns every failure into one line
         from derive.errors import DeriveError
 
