@@ -57,4 +57,7 @@ def differentiate(expr: sp.Basic, ctx: Context, lhs: sp.Basic) -> tuple[sp.Basic
         new = tidy(current.xreplace(replacements), ctx)
         steps.append(Step(lhs=lhs, before=current, after=new, rule=chosen.ref))
         current = new
-    raise RuntimeError(f"differentiation did not finish in {MAX_STEPS} steps")
+    raise UnsupportedError(
+        f"an expression this large (differentiating it took over {MAX_STEPS} steps)",
+        "split it into smaller pieces",
+    )

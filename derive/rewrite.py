@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from derive.errors import UnsupportedError
 from derive.model import Context, Rule, Step
 from derive.simplify import tidy
 
@@ -49,4 +50,7 @@ def rewrite(
             return e, steps
         steps.append(Step(lhs=lhs, before=e, after=new, rule=rule.ref, note=note))
         e = new
-    raise RuntimeError(f"rewriting did not settle after {MAX_PASSES} passes: {e}")
+    raise UnsupportedError(
+        f"an expression this large ({MAX_PASSES} rewriting passes did not settle)",
+        "split it into smaller pieces",
+    )

@@ -401,10 +401,21 @@ KRONECKER = register(
 # --- elementwise functions, scalar functions -----------------------------------------------
 
 
+def _differentiable(derivative: sp.Expr, what: sp.Basic) -> sp.Expr:
+    """Refuse a derivative that exists only as a distribution (sign, Heaviside, |t| at 0...)."""
+    if derivative.has(sp.DiracDelta, sp.Heaviside) or derivative.has(sp.Derivative):
+        from derive.errors import UnsupportedError
+
+        raise UnsupportedError(
+            f"differentiating {what}", "it is not differentiable everywhere (a step or a kink)"
+        )
+    return derivative
+
+
 def derivative_lambda(fn: sp.Lambda) -> sp.Lambda:
     """The scalar derivative f' of a one-variable Lambda f (SymPy's scalar `diff`)."""
     (var,) = fn.variables
-    return sp.Lambda(var, sp.diff(fn.expr, var))
+    return sp.Lambda(var, _differentiable(sp.diff(fn.expr, var), fn.expr))
 
 
 def _elementwise(arg: ElementwiseApplyFunction, ctx: Context) -> sp.Basic:
@@ -459,7 +470,7 @@ def _chain_scalar(arg: sp.Basic, ctx: Context) -> sp.Basic:
         return sp.Mul(expo, sp.Pow(base, expo - 1), d(base), evaluate=False)
     (u,) = arg.args
     g = arg.func
-    outer = sp.diff(g(_t), _t).subs(_t, u)
+    outer = _differentiable(sp.diff(g(_t), _t), arg).subs(_t, u)
     return sp.Mul(outer, d(u), evaluate=False)
 
 

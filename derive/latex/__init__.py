@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import sympy as sp
 
+from derive.errors import InputError
 from derive.latex.build import build
 from derive.latex.lexer import LatexSyntaxError
 from derive.latex.parser import parse
@@ -25,6 +26,17 @@ def parse_latex(
     shapes: Mapping[str, tuple] | None = None,
     assume: Mapping[str, str | tuple[str, ...]] | None = None,
 ) -> sp.Basic:
-    """The expression `text` denotes; raises a `derive.InputError` subclass if it is malformed."""
-    kinds = {k: ((v,) if isinstance(v, str) else tuple(v)) for k, v in (assume or {}).items()}
-    return build(parse(text), dict(shapes or {}), kinds)
+    """The expression `text` denotes; raises a `derive.InputError` subclass if it is malformed
+    (and `derive.UnsupportedError` for a construct the engine has no meaning for)."""
+    if not isinstance(shapes or {}, Mapping) or not isinstance(assume or {}, Mapping):
+        raise InputError("shapes and assume map names to shapes and assumption kinds")
+    kinds: dict[str, tuple[str, ...]] = {}
+    for name, kind in (assume or {}).items():
+        kind = (kind,) if isinstance(kind, str) else kind
+        if not isinstance(kind, tuple | list) or not all(isinstance(k, str) for k in kind):
+            raise InputError(f"the assumption on {name!r} must be a kind or kinds, got {kind!r}")
+        kinds[name] = tuple(kind)
+    try:
+        return build(parse(text), dict(shapes or {}), kinds)
+    except RecursionError:  # a safety net: the parser bounds nesting at MAX_DEPTH
+        raise LatexSyntaxError("the expression is nested too deeply") from None

@@ -1,16 +1,23 @@
 """Parse the LaTeX input language into a small syntax tree (no meaning attached yet).
 
 Precedence, loosest first: sums ``+ −``; Hadamard and Kronecker products ``\\odot \\circ
-\\otimes``; products by juxtaposition, ``\\cdot`` or ``\\times`` (order kept: matrix products
-never commute); unary minus; scripts ``^ _ '``. A function written without parentheses
-(``\\log 2\\pi``, ``\\det X``) takes the juxtaposed product after it.
+\\otimes``; products by juxtaposition, ``\\cdot``, ``\\times`` or ``*`` (order kept: matrix
+products never commute), and ``a / b`` (what precedes the slash over the next factor); unary
+signs; scripts ``^ _ '`` (``x^{\\circ 2}`` is a Hadamard power). A function written without
+parentheses (``\\log 2\\pi``, ``\\det X``) takes the juxtaposed product after it;
+``\\tanh^{2}(t)`` is (tanh t)²; f(x), g(x), h(x) are calls of undefined functions.
+
+Hostile input is bounded: the lexer refuses more than MAX_LENGTH characters, and every
+nesting (brackets, function calls, scripts, sums) is counted against MAX_DEPTH, so neither
+the parser nor the builder nor SymPy can exhaust the stack; runs of signs and primes are
+loops, not recursions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from derive.latex.lexer import LatexSyntaxError, Token, tokenize
+from derive.latex.lexer import MAX_DEPTH, LatexSyntaxError, Token, tokenize
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
@@ -28,9 +35,10 @@ NAMED_FUNCTIONS = {
 OPERATOR_NAMES = {
     "tr": "tr", "Tr": "tr", "trace": "tr", "softmax": "softmax", "softplus": "softplus",
     "diag": "diag", "sigmoid": "sigma", "lse": "lse", "logsumexp": "lse", "det": "det",
-    "log": "log", "exp": "exp", "tanh": "tanh",
+    "log": "log", "exp": "exp", "tanh": "tanh", "sign": "sign", "sgn": "sign",
 }  # fmt: skip
 TRANSPOSE_MARKS = {"T", r"\top", r"\intercal", r"\mathsf"}
+UNDEFINED_FUNCTIONS = {"f", "g", "h"}  # f(x) is a function call in any paper, not f times x
 
 
 # --- the syntax tree ------------------------------------------------------------------------
@@ -92,6 +100,12 @@ class Power:
 
 
 @dataclass(frozen=True)
+class HadamardPower:  # x^{\circ k}: every entry to the power k
+    base: object
+    exp: object
+
+
+@dataclass(frozen=True)
 class Transpose:
     arg: object
 
@@ -106,6 +120,12 @@ class Call:
     fn: str
     arg: object
     base: object = None  # \log_b
+
+
+@dataclass(frozen=True)
+class Apply:  # f(x), g(x), h(x): a function nobody defined, unless f is a declared factor
+    name: str
+    arg: object
 
 
 @dataclass(frozen=True)
@@ -136,6 +156,7 @@ class Parser:
         self.toks: list[Token] = tokenize(text)
         self.i = 0
         self.indices: list[str] = []
+        self.depth = 0  # nested atoms being parsed (see atom)
         self._norm_depth = 0
         self._bars_depth = 0
 
@@ -152,7 +173,8 @@ class Parser:
 
     def take(self) -> Token:
         t = self.tok
-        self.i += 1
+        if t.kind != "end":  # the end token stays current however often it is taken
+            self.i += 1
         return t
 
     def expect(self, text: str) -> Token:
@@ -168,6 +190,10 @@ class Parser:
     # grammar
     def parse(self) -> object:
         tree = self.expr()
+        if self.at(r"\right"):
+            raise self.fail(r"\right without \left")
+        if self.at(")", "]", "}"):
+            raise self.fail(f"an unmatched {self.tok.text!r}")
         if self.tok.kind != "end":
             raise self.fail("unexpected input")
         return tree
@@ -221,6 +247,10 @@ class Parser:
             if self.at(r"\cdot", r"\times", "*"):
                 self.take()
                 factors.append(self.unary())
+            elif self.at("/"):  # a / b: what is written before the slash over the next factor
+                self.take()
+                num = factors[0] if len(factors) == 1 else Mul(tuple(factors))
+                factors = [Frac(num, self.unary())]
             elif self.at(r"\|") and not self._closing_norm():
                 factors.append(self.unary())
             elif self._starts_factor() and not (self.at("|") and self._closing_bars()):
@@ -230,13 +260,12 @@ class Parser:
         return factors[0] if len(factors) == 1 else Mul(tuple(factors))
 
     def unary(self) -> object:
-        if self.at("-"):
-            self.take()
-            return Neg(self.unary())
-        if self.at("+"):
-            self.take()
-            return self.unary()
-        return self.postfix(self.atom())
+        # A loop, not a recursion per sign: "-" * 1500 + "x" must not exhaust the stack.
+        negative = False
+        while self.at("-", "+"):
+            negative ^= self.take().text == "-"
+        e = self.postfix(self.atom())
+        return Neg(e) if negative else e
 
     # Inside an open ‖·‖ or |·|, the next bar closes it rather than starting a factor.
     def _closing_norm(self) -> bool:
@@ -246,15 +275,20 @@ class Parser:
         return self._bars_depth > 0
 
     def postfix(self, base: object) -> object:
-        while True:
-            if self.at("^"):
-                self.take()
-                base = self.superscript(base)
-            elif self.at("'"):
-                self.take()
+        count = 0
+        script = False
+        while self.at("^", "'"):
+            count += 1
+            if self.depth + count > MAX_DEPTH:
+                raise self.fail(f"more than {MAX_DEPTH} nested superscripts and primes")
+            if self.take().text == "'":
                 base = Transpose(base)
-            else:
-                return base
+                continue
+            if script:
+                raise self.fail("a double superscript (write {x^a}^b)")
+            script = True
+            base = self.superscript(base)
+        return base
 
     def superscript(self, base: object) -> object:
         # ^T ^\top ^\intercal ^{T} ^{\top} ^{\mathsf T} ^{-1} ^{-T} ^{-\top} ^2 ^{expr}
@@ -274,6 +308,11 @@ class Parser:
                 if self.at("}"):
                     self.take()
                     return Transpose(base)
+            if self.at(r"\circ"):
+                self.take()
+                e = self.expr()
+                self.expect("}")
+                return HadamardPower(base, e)
             self.i = start
             self.take()
             e = self.expr()
@@ -281,6 +320,8 @@ class Parser:
             if e == Neg(Num("1")):
                 return Inverse(base)
             return Power(base, e)
+        if self.at(r"\circ"):  # ^\circ 2 (TeX takes one token after ^: \circ)
+            raise self.fail(r"write a Hadamard power with braces, as x^{\circ 2}")
         if self.tok.text in TRANSPOSE_MARKS and self.tok.text != r"\mathsf":
             self.take()
             return Transpose(base)
@@ -415,6 +456,17 @@ class Parser:
         return Bars(e)
 
     def atom(self) -> object:
+        # Every nesting (brackets, \frac, \sqrt, \log \log x, scripts, sums) passes through
+        # here, so one counter bounds the recursion of the parser, the builder and SymPy.
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"the expression is nested deeper than {MAX_DEPTH} levels")
+        try:
+            return self._atom()
+        finally:
+            self.depth -= 1
+
+    def _atom(self) -> object:
         t = self.tok
         if t.kind == "number":
             self.take()
@@ -424,6 +476,10 @@ class Parser:
             if t.text == "e" and self.at("^"):
                 self.take()
                 return Call("exp", self.group())
+            if t.text in UNDEFINED_FUNCTIONS and (
+                self.at("(") or (self.at(r"\left") and self.peek().text == "(")
+            ):
+                return Apply(t.text, self.call_argument())
             return self.name_with_subscript(t.text)
         if t.kind == "punct":
             if t.text in "([":
@@ -432,7 +488,10 @@ class Parser:
                 self.expect(")" if t.text == "(" else "]")
                 return e
             if t.text == "{":
-                return self.group()
+                g = self.group()
+                if isinstance(g, Name) and "_" not in g.name and self.at("_"):
+                    return self.name_with_subscript(g.name)  # {x}_{i}, as SymPy writes x_i
+                return g
             if t.text == "|":
                 return self.bars()
             raise self.fail("unexpected symbol")
@@ -444,16 +503,25 @@ class Parser:
         cmd = self.take().text
         word = cmd[1:]
         if word in GREEK:
-            if word == "sigma" and self.at("(", r"\left"):
+            # σ applied to a bracketed argument is the logistic sigmoid; σ alone, σ², σ_1 and
+            # σ|t| (σ times |t|) are names.
+            if word == "sigma" and (
+                self.at("(") or (self.at(r"\left") and self.peek().text == "(")
+            ):
                 return Call("sigma", self.call_argument())
             return self.name_with_subscript(word)
         if cmd in FONTS:
-            inner = self.raw_group() if self.at("{") else self.take().text
+            inner = self.raw_group()
             if inner == "1":
                 return Ones()
+            if cmd in (r"\mathrm", r"\mathsf") and inner in OPERATOR_NAMES and len(inner) > 1:
+                return self.function(OPERATOR_NAMES[inner])  # \mathrm{tr}(X)
             if inner.startswith("\\") and inner[1:] in GREEK:
                 inner = inner[1:]
-            if not inner.isalpha():
+            base, _, sub = inner.replace("{", "").replace("}", "").partition("_")
+            if sub and base.isascii() and base.isalpha() and sub.isascii() and sub.isalnum():
+                return Name(f"{base}_{sub}")  # \mathbf{x_1}
+            if not (inner.isascii() and inner.isalpha()):
                 raise self.fail(f"unsupported argument of {cmd}")
             return self.name_with_subscript(inner)
         if cmd == r"\mathbb":
@@ -496,6 +564,8 @@ class Parser:
             return self.atom_after_left()
         if cmd in (r"\sum", r"\prod"):
             return self.reduction(word)
+        if cmd == r"\right":
+            raise LatexSyntaxError(rf"\right at position {self.toks[self.i - 1].pos} without \left")
         raise LatexSyntaxError(f"unknown command {cmd}")
 
     def function(self, fn: str) -> object:
@@ -503,8 +573,14 @@ class Parser:
         if fn == "log" and self.at("_"):
             self.take()
             base = self.group()
-        if self.at("^"):
-            raise self.fail(f"a power of {fn} before its argument is not supported")
+        if self.at("^"):  # \tanh^{2}(t) = (tanh t)², as SymPy prints it
+            self.take()
+            exp = self.group()
+            if exp in (Neg(Num("1")), Num("-1")):  # tanh⁻¹: the inverse function or 1/tanh?
+                raise self.fail(f"{fn}^{{-1}} is ambiguous: write the reciprocal as a fraction")
+            if exp == Name("T"):
+                raise self.fail(f"a transpose of {fn} before its argument")
+            return Power(Call(fn, self.call_argument(), base), exp)
         return Call(fn, self.call_argument(), base)
 
     def reduction(self, op: str) -> object:

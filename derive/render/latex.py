@@ -229,6 +229,15 @@ def citation(step: Step, sep: str = ", ") -> str:
 # --- the printer -------------------------------------------------------------------------------
 
 
+# σ written just before a bracket reads back as the sigmoid σ(·) (the input convention), so a
+# product of the scalar σ and a bracketed factor is written with a \cdot: σ · (t + 1).
+_SIGMA_BEFORE_BRACKET = re.compile(r"(?<![A-Za-z])(\\sigma) (?=\\left\(|\()")
+
+
+def _unambiguous(tex: str) -> str:
+    return _SIGMA_BEFORE_BRACKET.sub(r"\1 \\cdot ", tex)
+
+
 def _tall(s: str) -> bool:
     """Whether printed LaTeX is taller than a line, so brackets around it should grow."""
     return any(k in s for k in (r"\frac", r"\sum", r"\prod", r"\int", r"\left", r"\begin"))
@@ -516,6 +525,11 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
     def _print_DiagMatrix(self, expr):
         return self._call(r"\operatorname{diag}", expr.args[0])
 
+    def _print_DiagonalOf(self, expr):
+        """diag(X) of a square matrix: its diagonal, a column vector (diag(v) of a vector v is
+        the diagonal matrix; the argument's shape tells which)."""
+        return self._call(r"\operatorname{diag}", expr.arg)
+
     def _print_OneMatrix(self, expr):
         rows, cols = expr.shape
         if cols == 1:
@@ -558,7 +572,7 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
             s = self.parenthesize(m, MUL, strict=True)
             # A\,dx: TeX would otherwise set "A dx" as the word "Adx".
             parts.append(r"\," + s if parts and _is_differential(m) else s)
-        return sign + " ".join(parts)
+        return _unambiguous(sign + " ".join(parts))
 
     def _print_Mul(self, expr):
         if self._ew is not None and expr.has(self._ew[0]):
@@ -578,7 +592,7 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
             sign = self._NEG_LEAD if coeff < 0 else ""
             frac = self._print(abs(coeff))
             return f"{sign}{frac} {self.parenthesize(rest, MUL, strict=True)}"
-        tex = super()._print_Mul(expr)
+        tex = _unambiguous(super()._print_Mul(expr))
         # SymPy writes "- 2 x"; a leading minus is "-2 x" here, as in "-A x".
         return self._NEG_LEAD + tex[2:] if tex.startswith("- ") else tex
 
