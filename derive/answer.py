@@ -330,14 +330,21 @@ def _judge(ctx: _Context, claim: sp.Basic) -> AnswerReport:
         f"the shape of {text(ctx.var)}, {_shape_words(target)}: {ctx.gradient} = "
         f"{text(ctx.truth)}."
     )
+    return _wrong(ctx, "shape", message, claim, _counterexample(ctx, claim, lambda c, t: True))
+
+
+def _wrong(
+    ctx: _Context, diagnosis: str, message: str, claim: sp.Basic | None, counterexample
+) -> AnswerReport:
+    """A wrong claim that has no comparable value (a shape or layout slip)."""
     return AnswerReport(
         correct=False,
         identical=False,
-        diagnosis="shape",
+        diagnosis=diagnosis,
         message=message,
         truth=ctx.truth,
         claim=claim,
-        counterexample=_counterexample(ctx, claim, lambda c, t: True),
+        counterexample=counterexample,
         max_rel_error=math.inf,
         wrt=ctx.wrt,
     )
@@ -350,17 +357,7 @@ def _unconforming(ctx: _Context, why: str) -> AnswerReport:
         f"shape of {text(ctx.var)}, {_shape_words(ctx.shape)}: {ctx.gradient} = "
         f"{text(ctx.truth)}."
     )
-    return AnswerReport(
-        correct=False,
-        identical=False,
-        diagnosis="shape",
-        message=message,
-        truth=ctx.truth,
-        claim=None,
-        counterexample=None,
-        max_rel_error=math.inf,
-        wrt=ctx.wrt,
-    )
+    return _wrong(ctx, "shape", message, None, None)
 
 
 def _layout(ctx: _Context, claim: sp.Basic) -> AnswerReport:
@@ -376,17 +373,7 @@ def _layout(ctx: _Context, claim: sp.Basic) -> AnswerReport:
         message += f": {ctx.gradient} = {text(ctx.truth)}."
     else:
         message += f". Even transposed, it {_diagnose(ctx, flipped, points)[1]}"
-    return AnswerReport(
-        correct=False,
-        identical=False,
-        diagnosis="layout",
-        message=message,
-        truth=ctx.truth,
-        claim=claim,
-        counterexample=_counterexample(ctx, claim, lambda c, t: True),
-        max_rel_error=math.inf,
-        wrt=ctx.wrt,
-    )
+    return _wrong(ctx, "layout", message, claim, _counterexample(ctx, claim, lambda c, t: True))
 
 
 def _compare(ctx: _Context, claim: sp.Basic) -> AnswerReport:

@@ -142,14 +142,19 @@ def _jacobian_steps(
     return j2, steps
 
 
-def hessian_derivation(p: Problem) -> Derivation:
-    """∂²f/∂x∂xᵀ for a column vector x, as the Jacobian of the gradient."""
+def _column_variable(p: Problem, what: str) -> sp.Basic:
     x = p.wrt
     if not (is_matrix(x) and x.shape[1] == 1):
         raise UnsupportedError(
-            f"a Hessian with respect to {x} of shape {x.shape}",
-            "Hessians are taken with respect to a column vector",
+            f"a {what} with respect to {x} of shape {x.shape}",
+            f"{what}s are taken with respect to a column vector",
         )
+    return x
+
+
+def hessian_derivation(p: Problem) -> Derivation:
+    """∂²f/∂x∂xᵀ for a column vector x, as the Jacobian of the gradient."""
+    x = _column_variable(p, "Hessian")
     grad = gradient_derivation(p)
     g = grad.result
     h, hsteps = _jacobian_steps(
@@ -171,12 +176,7 @@ def hessian_derivation(p: Problem) -> Derivation:
 
 def jacobian_derivation(p: Problem) -> Derivation:
     """∂g/∂xᵀ for a column-vector function g of a column vector x."""
-    x = p.wrt
-    if not (is_matrix(x) and x.shape[1] == 1):
-        raise UnsupportedError(
-            f"a Jacobian with respect to {x} of shape {x.shape}",
-            "Jacobians are taken with respect to a column vector",
-        )
+    x = _column_variable(p, "Jacobian")
     j, steps = _jacobian_steps(
         p.f, x, p.ctx, G_NAME, JacobianOf(G_NAME, x), algebra.IDENTIFY_JACOBIAN
     )
