@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from derive.errors import InputError, ShapeError
 from derive.expr import (
@@ -97,7 +98,14 @@ def _implied(f: sp.Basic, syms: dict[str, sp.Basic]) -> tuple[dict[str, set[str]
     implied: dict[str, set[str]] = {}
     remarks: list[str] = []
     for node in sp.preorder_traversal(f):
-        if isinstance(node, sp.log) and isinstance(node.args[0], sp.Determinant):
+        if (
+            isinstance(node, sp.log)
+            and isinstance(node.args[0], sp.Determinant)
+            and isinstance(node.args[0].arg, DiagMatrix)
+            and isinstance(node.args[0].arg.args[0], sp.MatrixSymbol)
+        ):  # log ∏ᵢ xᵢ is defined for positive entries
+            implied.setdefault(node.args[0].arg.args[0].name, set()).add("positive")
+        elif isinstance(node, sp.log) and isinstance(node.args[0], sp.Determinant):
             arg = node.args[0].arg
             if isinstance(arg, sp.MatrixSymbol):
                 implied.setdefault(arg.name, set()).add("posdet")

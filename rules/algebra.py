@@ -195,6 +195,37 @@ LOG_SOFTMAX = register(
 )
 
 
+def _log_product_of_entries(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """log ∏ᵢ vᵢ (written det diag(v)) → 1ᵀ log(v)."""
+    if (
+        isinstance(node, sp.log)
+        and isinstance(node.args[0], sp.Determinant)
+        and isinstance(node.args[0].arg, DiagMatrix)
+    ):
+        v = node.args[0].arg.args[0]
+        return MatScalar(sp.MatMul(sp.OneMatrix(1, v.shape[0]), elementwise(sp.log, v)))
+    return None
+
+
+LOG_PRODUCT_ENTRIES = register(
+    Rule(
+        id="rewrite.log-product",
+        name="Log of a product is the sum of the logs",
+        source="elementary: log(ab) = log a + log b, for positive factors",
+        statement=r"\log\prod_i v_i = \sum_i \log v_i = \mathbf{1}^{\top}\log v",
+        conditions=("every v_i > 0",),
+        apply=_log_product_of_entries,
+        examples=lambda: [
+            RuleExample(
+                sp.log(sp.Determinant(DiagMatrix(_ms("v", n)))),
+                MatScalar(sp.MatMul(sp.OneMatrix(1, n), elementwise(sp.log, _ms("v", n)))),
+                assume={"v": ("positive",)},
+            )
+        ],
+    )
+)
+
+
 def _is_ones_row(e: sp.Basic) -> bool:
     return isinstance(e, sp.OneMatrix) and e.shape[0] == 1
 
@@ -289,7 +320,7 @@ FACTOR = register(
     )
 )
 
-PREPARE_RULES: tuple[Rule, ...] = (LOG_SOFTMAX, PROB_SUM)
+PREPARE_RULES: tuple[Rule, ...] = (LOG_PRODUCT_ENTRIES, LOG_SOFTMAX, PROB_SUM)
 TEXTBOOK_RULES: tuple[Rule, ...] = (TRANSPOSE_PRODUCT, TRANSPOSE_SUM, SYMMETRIC, PROB_SUM, FACTOR)
 
 

@@ -244,3 +244,12 @@ def test_no_sympy_matrix_diff_in_engine(monkeypatch):
     monkeypatch.setattr(MatrixExpr, "_eval_derivative_matrix_lines", refuse)
     d = derive.gradient(sp.log(sp.Determinant(X)) + sp.Trace(mm(B, X)), "X", check=False)
     assert canonical(d.result) == canonical(sp.MatAdd(T(sp.Inverse(X)), T(B)))
+
+
+def test_log_of_a_product_over_samples_is_a_sum_of_logs():
+    """A likelihood written as a product: the log turns it into 1ᵀ log(·) before d(·)."""
+    d = derive.gradient(r"\log \prod_i x_i", "x")
+    assert d.verification.passed, d.verification.summary()
+    assert d.steps[0].rule.id == "rewrite.log-product"
+    d = derive.gradient(r"-\log \prod_{i=1}^n \sigma(y_i w^\top x_i)", "w")
+    assert d.verification.passed, d.verification.summary()

@@ -466,9 +466,11 @@ def test_prod_over_entries_is_their_product():
     vals, dims = values([e], {"lambda": "positive"})
     want = np.prod(vals["lambda"] * np.exp(-vals["lambda"] * vals["x"]))
     assert float(evaluate(e, vals, dims)) == pytest.approx(want)
-    # The engine has no rule for d diag(v): a clear UnsupportedError, never a wrong gradient.
+    # Under a log the product becomes a sum of logs (rule rewrite.log-product); a bare product
+    # has no rule for d diag(v): a clear UnsupportedError, never a wrong gradient.
+    assert derive.gradient(r"\log\prod_i x_i", "x").verification.passed
     with pytest.raises(derive.UnsupportedError, match="DiagMatrix"):
-        derive.gradient(r"\log\prod_i x_i", "x", check=False)
+        derive.gradient(r"\prod_i x_i", "x", check=False)
 
 
 # --- the parser's own limits ---------------------------------------------------------------
