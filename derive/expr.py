@@ -214,19 +214,6 @@ def is_matrix(e: sp.Basic) -> bool:
     return bool(getattr(e, "is_Matrix", False))
 
 
-def as_scalar(e: sp.Basic) -> sp.Expr:
-    """A scalar expression: 1×1 matrix expressions are wrapped in `MatScalar`."""
-    if is_matrix(e):
-        if tuple(e.shape) != (1, 1):
-            raise TypeError(f"expected a scalar, got a {e.shape[0]}x{e.shape[1]} matrix")
-        return MatScalar(e)
-    return e
-
-
-def has_matrix(e: sp.Basic) -> bool:
-    return any(is_matrix(a) for a in sp.preorder_traversal(e))
-
-
 def normalize(e: sp.Basic) -> sp.Basic:
     """Wrap every 1×1 matrix expression that sits in a scalar position in `MatScalar`.
 

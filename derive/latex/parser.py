@@ -331,7 +331,7 @@ class Parser:
                 self.toks.insert(self.i, Token("number", t.text[1:], t.pos + 1))
                 return Power(base, Num(t.text[0]))
             return Power(base, Num(t.text))
-        return Power(base, self.postfix_free_atom())
+        return Power(base, self.atom())
 
     def _mark(self) -> None:
         """Consume a transpose mark: T, \\top, \\intercal, \\mathsf T, \\mathsf{T}."""
@@ -347,9 +347,6 @@ class Parser:
                 self.take()
             else:
                 raise self.fail(r"\mathsf in a superscript must be \mathsf T")
-
-    def postfix_free_atom(self) -> object:
-        return self.atom()
 
     def group(self) -> object:
         """{expr} or a single token as a TeX argument."""
