@@ -25,7 +25,7 @@ from derive.expr import (
 from derive.model import Claim, Context, Derivation, Step
 from derive.problem import Problem
 from derive.rewrite import rewrite
-from derive.rules import algebra, probability
+from derive.rules import algebra, entrywise, probability
 from derive.simplify import tidy
 
 F = sp.Symbol("f")
@@ -33,6 +33,8 @@ F = sp.Symbol("f")
 #: rewritten in f before differentiating: log-densities written out, log softmax as lse
 PREPARE_RULES = (probability.CATEGORICAL_LOG_DENSITY, *algebra.PREPARE_RULES)
 G_NAME = sp.Symbol("g")
+#: applied to a gradient, Hessian or Jacobian once read off, to bring it to textbook form
+TEXTBOOK_RULES = (*algebra.TEXTBOOK_RULES, *entrywise.TEXTBOOK_RULES)
 
 
 def _dvar(x: sp.Basic) -> sp.Basic:
@@ -96,13 +98,15 @@ def read_off_gradient(
             note="Cookbook layout: the gradient has the shape of " + str(x),
         )
     )
-    g2, more = rewrite(g, algebra.TEXTBOOK_RULES, ctx, grad_lhs)
+    g2, more = rewrite(g, TEXTBOOK_RULES, ctx, grad_lhs)
     steps.extend(more)
     return g2, steps
 
 
-def gradient_derivation(p: Problem) -> Derivation:
-    """∂f/∂X by differentials (unstructured: every entry of X independent)."""
+def gradient_derivation(p: Problem, structure: str | None = None) -> Derivation:
+    """∂f/∂X by differentials: unstructured (every entry of X independent, what autodiff
+    computes) by default; with structure="symmetric", the derivative with respect to the free
+    entries X_ij, i ≤ j, of a symmetric X (Cookbook (138))."""
     steps: list[Step] = []
     f1, prep = rewrite(p.f, PREPARE_RULES, p.ctx, F)
     steps.extend(prep)
@@ -111,15 +115,67 @@ def gradient_derivation(p: Problem) -> Derivation:
     g, gsteps = read_off_gradient(df, p.wrt, p.ctx, F)
     steps.extend(gsteps)
     name = str(p.wrt)
+    if structure is None:
+        return Derivation(
+            title=f"Gradient with respect to {name}",
+            goal=(
+                f"∂f/∂{name}, the gradient of f with respect to {name} (it has the shape of {name})"
+            ),
+            given=p.given,
+            objective=p.f,
+            wrt=(name,),
+            steps=tuple(steps),
+            results=((GradientOf(F, p.wrt), g),),
+            claims=(Claim("gradient", f"∂f/∂{name} against jax.grad", g, p.f, (name,)),),
+            remarks=p.remarks,
+        )
+    if structure != "symmetric":
+        raise UnsupportedError(f"the structure {structure!r}", "the one offered is 'symmetric'")
+    x = p.wrt
+    if not (is_matrix(x) and x.shape[0] == x.shape[1] and x.shape[1] != 1):
+        raise UnsupportedError(
+            f"a symmetric gradient with respect to {name} of shape {x.shape}",
+            "symmetry is a property of square matrices",
+        )
+    lhs = GradientOf(F, x)
+    s = algebra.SYMMETRIC_GRADIENT.apply(g, p.ctx)
+    steps.append(
+        Step(
+            lhs,
+            trace_form(g, x),
+            s,
+            algebra.SYMMETRIC_GRADIENT.ref,
+            note=(
+                f"{name} is symmetric: differentiate with respect to its free entries "
+                f"{name}_ij, i ≤ j; an off-diagonal entry appears twice in {name}"
+            ),
+            relation="symmetric-gradient",
+            wrt=(name,),
+        )
+    )
+    s2, more = rewrite(tidy(s, p.ctx), TEXTBOOK_RULES, p.ctx, lhs)
+    steps.extend(more)
     return Derivation(
-        title=f"Gradient with respect to {name}",
-        goal=f"∂f/∂{name}, the gradient of f with respect to {name} (it has the shape of {name})",
+        title=f"Gradient with respect to the symmetric matrix {name}",
+        goal=(
+            f"df/d{name} for a symmetric {name}: the derivative with respect to the free "
+            f"entries {name}_ij, i ≤ j (Cookbook (138)); not the unstructured gradient "
+            "that autodiff computes"
+        ),
         given=p.given,
         objective=p.f,
         wrt=(name,),
         steps=tuple(steps),
-        results=((GradientOf(F, p.wrt), g),),
-        claims=(Claim("gradient", f"∂f/∂{name} against jax.grad", g, p.f, (name,)),),
+        results=((lhs, s2),),
+        claims=(
+            Claim(
+                "symmetric-gradient",
+                f"df/d{name} against jax.grad over the entries {name}_ij, i ≤ j",
+                s2,
+                p.f,
+                (name,),
+            ),
+        ),
         remarks=p.remarks,
     )
 
@@ -137,7 +193,7 @@ def _jacobian_steps(
     if form != dy:
         steps.append(Step(ScalarDifferential(lhs_y), dy, form, algebra.REARRANGE_JACOBIAN.ref))
     steps.append(Step(result_lhs, form, j, ident.ref, relation="jacobian"))
-    j2, more = rewrite(j, algebra.TEXTBOOK_RULES, ctx, result_lhs)
+    j2, more = rewrite(j, TEXTBOOK_RULES, ctx, result_lhs)
     steps.extend(more)
     return j2, steps
 

@@ -7,6 +7,8 @@ one step. It ends when no d(·) is left: the result is linear in dX.
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from derive.errors import UnsupportedError
@@ -18,20 +20,47 @@ from derive.simplify import tidy
 MAX_STEPS = 200
 
 
+@functools.lru_cache(maxsize=16384)
+def _holds_differential(node: sp.Basic) -> bool:
+    if isinstance(node, (ScalarDifferential, MatDifferential)):
+        return True
+    if isinstance(node, (sp.Lambda, sp.Symbol, sp.MatrixSymbol)):
+        return False
+    return any(_holds_differential(a) for a in node.args)
+
+
 def _outermost(e: sp.Basic) -> list[sp.Basic]:
+    """The unevaluated d(·) nodes of e not inside another, each shared subtree visited once."""
     found: list[sp.Basic] = []
+    seen: set[sp.Basic] = set()
 
     def walk(node: sp.Basic) -> None:
+        if node in seen or not _holds_differential(node):
+            return
+        seen.add(node)
         if isinstance(node, (ScalarDifferential, MatDifferential)):
             found.append(node)
-            return
-        if isinstance(node, (sp.Lambda, sp.Symbol, sp.MatrixSymbol)):
             return
         for a in node.args:
             walk(a)
 
     walk(e)
     return found
+
+
+def _replace(e: sp.Basic, mapping: dict, memo: dict) -> sp.Basic:
+    """e with each node in `mapping` replaced: `xreplace` visiting each shared subtree once."""
+    if e in mapping:
+        return mapping[e]
+    if e in memo:
+        return memo[e]
+    if not e.args or isinstance(e, sp.Lambda) or not _holds_differential(e):
+        out = e
+    else:
+        args = [_replace(a, mapping, memo) for a in e.args]
+        out = e if tuple(args) == tuple(e.args) else e.func(*args)
+    memo[e] = out
+    return out
 
 
 def differentiate(expr: sp.Basic, ctx: Context, lhs: sp.Basic) -> tuple[sp.Basic, list[Step]]:
@@ -54,7 +83,7 @@ def differentiate(expr: sp.Basic, ctx: Context, lhs: sp.Basic) -> tuple[sp.Basic
                 chosen = rule
             if rule is chosen:
                 replacements[node] = rule.apply(node.arg, ctx)
-        new = tidy(current.xreplace(replacements), ctx)
+        new = tidy(_replace(current, replacements, {}), ctx)
         steps.append(Step(lhs=lhs, before=current, after=new, rule=chosen.ref))
         current = new
     raise UnsupportedError(

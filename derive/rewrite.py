@@ -15,25 +15,40 @@ MAX_PASSES = 50
 
 
 def _first_match(e: sp.Basic, rules: Sequence[Rule], ctx: Context) -> Rule | None:
-    for node in sp.preorder_traversal(e):
+    """The first rule, in preorder of the nodes of e, that matches; shared subtrees once."""
+    seen: set[sp.Basic] = set()
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
         for rule in rules:
             if rule.apply(node, ctx) is not None:
                 return rule
+        if not isinstance(node, sp.Lambda):
+            stack.extend(reversed(node.args))
     return None
 
 
-def _apply_everywhere(e: sp.Basic, rule: Rule, ctx: Context) -> sp.Basic:
+def _apply_everywhere(e: sp.Basic, rule: Rule, ctx: Context, memo: dict | None = None) -> sp.Basic:
     """Replace, top-down, each node where `rule` matches (not inside a replacement)."""
+    memo = {} if memo is None else memo
+    if e in memo:
+        return memo[e]
     new = rule.apply(e, ctx)
     if new is not None:
-        return new
-    if not e.args or isinstance(e, (sp.MatrixSymbol, sp.Symbol, sp.Lambda)):
-        return e
-    if isinstance(e, ElementwiseApplyFunction):
-        inner = _apply_everywhere(e.expr, rule, ctx)
-        return e if inner == e.expr else ElementwiseApplyFunction(e.function, inner)
-    args = [_apply_everywhere(a, rule, ctx) for a in e.args]
-    return e if tuple(args) == tuple(e.args) else e.func(*args)
+        out = new
+    elif not e.args or isinstance(e, (sp.MatrixSymbol, sp.Symbol, sp.Lambda)):
+        out = e
+    elif isinstance(e, ElementwiseApplyFunction):
+        inner = _apply_everywhere(e.expr, rule, ctx, memo)
+        out = e if inner == e.expr else ElementwiseApplyFunction(e.function, inner)
+    else:
+        args = [_apply_everywhere(a, rule, ctx, memo) for a in e.args]
+        out = e if tuple(args) == tuple(e.args) else e.func(*args)
+    memo[e] = out
+    return out
 
 
 def rewrite(

@@ -38,28 +38,33 @@ _SIZES = (3, 4, 5, 6, 2, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 _SAMPLE_SIZES = (6, 7, 8, 9)
 
 
-def choose_dims(given: tuple[Given, ...], trial: int) -> dict[str, int]:
-    """Distinct sizes for the dimension names in `given`, in order of first appearance.
+def choose_dims(given: tuple[Given, ...], trial: int, reverse: bool = False) -> dict[str, int]:
+    """Distinct sizes for the dimension names in `given`, in order of first appearance
+    (or in the reverse order: a tall X where the first order makes it wide).
 
     Ordinary dimensions take 3, 4, 5, 6, 2, 7, ... shifted by ``trial % 2``; a dimension
     named "n" on a Given with role "data" (the sample count) takes 6..9 by trial. No two
     names share a size, and no name takes a size that a Given fixes as an integer.
     """
     taken = {d for g in given for d in g.shape if isinstance(d, int)}
-    dims: dict[str, int] = {}
-    shift = trial % 2
+    order: dict[str, Given] = {}
     for g in given:
         for d in g.shape:
-            if not isinstance(d, str) or d in dims:
-                continue
-            if d == "n" and g.role == "data":
-                start = _SAMPLE_SIZES[trial % len(_SAMPLE_SIZES)]
-                candidates = list(range(start, 10)) + list(range(6, start)) + list(range(10, 40))
-            else:
-                candidates = [s + shift for s in _SIZES] + list(range(_SIZES[-1] + 4, 60))
-            size = next(s for s in candidates if s not in taken)
-            dims[d] = size
-            taken.add(size)
+            if isinstance(d, str) and d not in order:
+                order[d] = g
+    names = list(reversed(order)) if reverse else list(order)
+    dims: dict[str, int] = {}
+    shift = trial % 2
+    for d in names:
+        g = order[d]
+        if d == "n" and g.role == "data":
+            start = _SAMPLE_SIZES[trial % len(_SAMPLE_SIZES)]
+            candidates = list(range(start, 10)) + list(range(6, start)) + list(range(10, 40))
+        else:
+            candidates = [s + shift for s in _SIZES] + list(range(_SIZES[-1] + 4, 60))
+        size = next(s for s in candidates if s not in taken)
+        dims[d] = size
+        taken.add(size)
     return dims
 
 

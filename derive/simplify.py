@@ -12,6 +12,8 @@ have to undo.
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
@@ -31,6 +33,13 @@ def tidy(e: sp.Basic, ctx: Context | None = None) -> sp.Basic:
     ctx = ctx or Context()
     if not e.args or isinstance(e, (sp.MatrixSymbol, sp.Symbol, sp.Lambda, sp.Indexed)):
         return e
+    done = ctx.tidied.get(e)
+    if done is None:
+        done = ctx.tidied[e] = _tidy(e, ctx)
+    return done
+
+
+def _tidy(e: sp.Basic, ctx: Context) -> sp.Basic:
     if isinstance(e, (sp.Sum, sp.Product)):
         return e.func(tidy(e.function, ctx), *e.limits)
     if isinstance(e, ElementwiseApplyFunction):
@@ -83,12 +92,23 @@ def _matmul(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
     shape = e.shape
     if any(_is_zero(a) for a in scalars + mats):
         return sp.ZeroMatrix(*shape)
-    kept = [a for a in mats if not isinstance(a, sp.Identity)]
+    kept: list[sp.Basic] = []
+    for a in mats:
+        if isinstance(a, sp.Identity) or (isinstance(a, sp.OneMatrix) and a.shape == (1, 1)):
+            continue
+        if kept and isinstance(a, sp.OneMatrix) and isinstance(kept[-1], sp.OneMatrix):
+            # 1ᵀ1 = n: a product of all-ones matrices is n times an all-ones matrix
+            scalars.append(a.shape[0])
+            a = sp.OneMatrix(kept.pop().shape[0], a.shape[1])
+            if a.shape == (1, 1):
+                continue
+        kept.append(a)
     if not kept:
         kept = [sp.Identity(shape[0])]
     return mat_mul(sp.Mul(*scalars), kept)
 
 
+@functools.lru_cache(maxsize=8192)
 def canonical(e: sp.Basic) -> sp.Basic:
     """A form for comparing matrix expressions only (never shown): transposes pushed to
     the leaves and products expanded over sums, so (Ax − b)ᵀA and xᵀAᵀA − bᵀA compare equal."""
@@ -96,6 +116,19 @@ def canonical(e: sp.Basic) -> sp.Basic:
         return sp.expand(e.doit(deep=True))
     except Exception:  # noqa: BLE001 - comparison key only; fall back to the form itself
         return e
+
+
+_CANONICAL_LIMIT = 60
+
+
+def _smaller_than(e: sp.Basic, limit: int) -> bool:
+    """Whether the tree of e has fewer than `limit` nodes (stops counting at the limit)."""
+    count = 0
+    for _ in sp.preorder_traversal(e):
+        count += 1
+        if count >= limit:
+            return False
+    return True
 
 
 def collect_terms(terms: list[sp.Basic]) -> list[sp.Basic]:
@@ -108,7 +141,9 @@ def collect_terms(terms: list[sp.Basic]) -> list[sp.Basic]:
     coeffs: dict[sp.Basic, sp.Expr] = {}
     for t in terms:
         c, fs = split_coeff(t)
-        key = canonical(mat_mul(sp.S.One, fs))
+        body = mat_mul(sp.S.One, fs)
+        # expanding a deep term costs more than a missed merge of two large equal terms
+        key = canonical(body) if _smaller_than(body, _CANONICAL_LIMIT) else body
         if key not in coeffs:
             order.append(key)
             shown[key] = fs
@@ -150,10 +185,20 @@ def _hadamard(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
         flat.extend(a.args if isinstance(a, sp.HadamardProduct) else [a])
     if any(_is_zero(a) for a in flat):
         return sp.ZeroMatrix(*e.shape)
-    kept = [a for a in flat if not isinstance(a, sp.OneMatrix)]
+    coeff = sp.S.One
+    kept = []
+    for a in flat:  # (cA) ∘ B = c (A ∘ B)
+        c, fs = split_coeff(a)
+        if isinstance(a, sp.MatMul) and c != 1:
+            coeff *= c
+            a = mat_mul(sp.S.One, fs)
+        if not isinstance(a, sp.OneMatrix):
+            kept.append(a)
     if not kept:
-        return sp.OneMatrix(*e.shape)
-    return kept[0] if len(kept) == 1 else sp.HadamardProduct(*kept)
+        body = sp.OneMatrix(*e.shape)
+    else:
+        body = kept[0] if len(kept) == 1 else sp.HadamardProduct(*kept)
+    return body if coeff == 1 else mat_mul(coeff, [body])
 
 
 def _matscalar(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:

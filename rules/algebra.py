@@ -7,6 +7,8 @@ expression linear in dX into the G of df = tr(Gᵀ dX), or the J of dg = J dx.
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
@@ -139,7 +141,9 @@ SYMMETRIC = register(
             "definition of a symmetric matrix (and Matrix Cookbook (2012) eq. (3) for its inverse)"
         ),
         statement=r"S^{\top} = S,\quad S^{-\top} = S^{-1}",
-        conditions=("S symmetric",),
+        conditions=(
+            "S symmetric: declared, or by structure (XᵀX, XᵀSX, S⁻¹, diag(v), sums of these)",
+        ),
         cookbook=("3",),
         apply=_symmetric,
         examples=lambda: [
@@ -320,8 +324,241 @@ FACTOR = register(
     )
 )
 
+
+def _common_scalar(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """½A + ½Aᵀ = ½(A + Aᵀ): a scalar factor shared by every term of a sum, taken out."""
+    if not isinstance(node, sp.MatAdd):
+        return None
+    from derive.simplify import mat_mul, split_coeff
+
+    split = [split_coeff(t) for t in node.args]
+    coeffs = [c for c, _ in split]
+    common = sp.gcd_terms(sp.Add(*[c * sp.Dummy() for c in coeffs]), fraction=False)
+    content = sp.Mul(*[f for f in sp.Mul.make_args(common) if not isinstance(f, sp.Add)])
+    if all(c.could_extract_minus_sign() for c in coeffs) and not content.could_extract_minus_sign():
+        content = -content
+    ratios = [c / content for c in coeffs]  # Mul cancels equal factors; no cancel(): MatScalar
+    if content == 1:
+        return None
+    # a number is taken out only when it leaves ±1 (½A + ½Aᵀ, not ½(Ax + 2b));
+    # a symbol or function (det X, λ) whenever every term has it
+    if content.is_number and any(r not in (sp.S.One, sp.S.NegativeOne) for r in ratios):
+        return None
+    ints = [r for r in ratios if r.is_number]
+    if len(ints) == len(ratios) and all(r.is_number and r < 0 for r in ratios):
+        return None
+    terms = [mat_mul(r, fs) for r, (_, fs) in zip(ratios, split, strict=True)]
+    return sp.MatMul(content, sp.MatAdd(*terms))
+
+
+COMMON_SCALAR = register(
+    Rule(
+        id="algebra.common-scalar",
+        name="Take out a common scalar factor",
+        source="elementary: distributivity of scalar multiplication",
+        statement=r"cA + cB = c(A + B)",
+        apply=_common_scalar,
+        examples=lambda: [
+            RuleExample(
+                sp.MatAdd(
+                    sp.MatMul(sp.Rational(1, 2), _ms("A", n, n)),
+                    sp.MatMul(sp.Rational(1, 2), sp.Transpose(_ms("A", n, n))),
+                ),
+                sp.MatMul(
+                    sp.Rational(1, 2), sp.MatAdd(_ms("A", n, n), sp.Transpose(_ms("A", n, n)))
+                ),
+            )
+        ],
+    )
+)
+
+
+def _as_power(f: sp.Basic) -> tuple[sp.Basic, int, bool] | None:
+    """f as (X, k, transposed) with f = X^k or (X^k)ᵀ for an integer k (X⁻¹ has k = −1)."""
+    transposed = isinstance(f, sp.Transpose)
+    g = f.arg if transposed else f
+    if isinstance(g, sp.Inverse):
+        inner = g.arg
+        if isinstance(inner, sp.MatPow) and inner.exp.is_Integer:
+            return inner.base, -int(inner.exp), transposed
+        return inner, -1, transposed
+    if isinstance(g, sp.MatPow) and g.exp.is_Integer:
+        return g.base, int(g.exp), transposed
+    if is_matrix(g) and g.shape[0] == g.shape[1]:
+        return g, 1, transposed
+    return None
+
+
+def _power(x: sp.Basic, k: int, transposed: bool) -> sp.Basic | None:
+    if k == 0:
+        return None
+    base = x if abs(k) == 1 else sp.MatPow(x, abs(k))
+    p = sp.Inverse(base) if k < 0 else base
+    return sp.Transpose(p) if transposed else p
+
+
+def _inverse_cancel(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """X⁻ᵏ Xʲ = Xʲ⁻ᵏ for adjacent powers of one invertible X (X⁻¹X = I), transposed too."""
+    if not isinstance(node, sp.MatMul):
+        return None
+    args = list(node.args)
+    for i in range(len(args) - 1):
+        a, b = _as_power(args[i]), _as_power(args[i + 1])
+        if a is None or b is None or a[0] != b[0] or a[2] != b[2]:
+            continue
+        if (a[1] < 0) == (b[1] < 0):
+            continue
+        merged = _power(a[0], a[1] + b[1], a[2])
+        rest = args[:i] + ([merged] if merged is not None else []) + args[i + 2 :]
+        mats = [r for r in rest if is_matrix(r)]
+        if not mats:
+            rest.append(sp.Identity(node.shape[0]))
+        return sp.MatMul(*rest) if len(rest) > 1 else rest[0]
+    return None
+
+
+def _fold_power(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """X X = X², X Xᵏ = Xᵏ⁺¹: adjacent positive powers of one square matrix."""
+    if not isinstance(node, sp.MatMul):
+        return None
+    args = list(node.args)
+    for i in range(len(args) - 1):
+        a, b = _as_power(args[i]), _as_power(args[i + 1])
+        if a is None or b is None or a[0] != b[0] or a[2] != b[2] or a[1] < 0 or b[1] < 0:
+            continue
+        merged = _power(a[0], a[1] + b[1], a[2])
+        rest = args[:i] + [merged] + args[i + 2 :]
+        return sp.MatMul(*rest) if len(rest) > 1 else rest[0]
+    return None
+
+
+FOLD_POWER = register(
+    Rule(
+        id="algebra.power",
+        name="Powers of a matrix",
+        source="definition of the matrix power: X^k = X X ⋯ X (k factors)",
+        statement=r"X^{j}X^{k} = X^{j+k},\quad XX = X^{2}",
+        conditions=("X square",),
+        apply=_fold_power,
+        examples=lambda: [
+            RuleExample(
+                sp.MatMul(_ms("V", m, n), _ms("S", n, n), _ms("S", n, n)),
+                sp.MatMul(_ms("V", m, n), sp.MatPow(_ms("S", n, n), 2)),
+            ),
+            RuleExample(
+                sp.MatMul(sp.Transpose(_ms("X", n, n)), sp.Transpose(sp.MatPow(_ms("X", n, n), 2))),
+                sp.Transpose(sp.MatPow(_ms("X", n, n), 3)),
+            ),
+        ],
+    )
+)
+
+
+INVERSE_CANCEL = register(
+    Rule(
+        id="algebra.inverse-cancel",
+        name="Powers of the same matrix",
+        source=(
+            "Matrix Cookbook (2012) eq. (1): (X^k)^{-1} = (X^{-1})^k, so X^{-k}X^{j} = X^{j-k} "
+            "and X^{-1}X = I"
+        ),
+        statement=r"X^{-k}X^{j} = X^{j-k},\quad X^{-1}X = XX^{-1} = I",
+        conditions=("X invertible",),
+        cookbook=("1",),
+        apply=_inverse_cancel,
+        examples=lambda: [
+            RuleExample(
+                sp.MatMul(
+                    sp.Transpose(sp.Inverse(sp.MatPow(_ms("X", n, n), 2))),
+                    sp.Transpose(_ms("X", n, n)),
+                ),
+                sp.Transpose(sp.Inverse(_ms("X", n, n))),
+                assume={"X": ("invertible",)},
+            ),
+            RuleExample(
+                sp.MatMul(_ms("A", m, n), sp.Inverse(_ms("X", n, n)), _ms("X", n, n)),
+                _ms("A", m, n),
+                assume={"X": ("invertible",)},
+            ),
+        ],
+    )
+)
+
+# --- symmetric matrices: the derivative with respect to the free entries ------------------
+
+
+def symmetric_gradient(g: sp.Basic) -> sp.Basic:
+    """df/dX = G + Gᵀ − G∘I from the unstructured G = ∂f/∂X, for a symmetric X (138)."""
+    n = g.shape[0]
+    return sp.MatAdd(g, tp(g), sp.MatMul(-1, sp.HadamardProduct(g, sp.Identity(n))))
+
+
+SYMMETRIC_GRADIENT = register(
+    Rule(
+        id="identify.symmetric",
+        name="Gradient with respect to a symmetric matrix",
+        source="Matrix Cookbook (2012) eq. (138)",
+        statement=(
+            r"\frac{\mathrm{d}f}{\mathrm{d}X} = G + G^{\top} - G\circ I,\quad "
+            r"G = \frac{\partial f}{\partial X}\ \text{(entries independent)}"
+        ),
+        conditions=(
+            "X symmetric; df/dX is the derivative with respect to the free entries X_ij, i ≤ j",
+        ),
+        cookbook=("138",),
+        apply=lambda g, ctx: symmetric_gradient(g) if is_matrix(g) else None,
+        examples=lambda: [
+            RuleExample(
+                sp.Trace(
+                    sp.MatMul(sp.Transpose(_ms("A", n, n)), DifferentialSymbol(_ms("X", n, n)))
+                ),
+                symmetric_gradient(_ms("A", n, n)),
+                wrt=("X",),
+                assume={"X": ("symmetric",)},
+                relation="symmetric-gradient",
+            )
+        ],
+    )
+)
+
+
+def _diagonal_of_transpose(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """Aᵀ ∘ I = A ∘ I: a matrix and its transpose have the same diagonal."""
+    if isinstance(node, sp.HadamardProduct) and any(isinstance(a, sp.Identity) for a in node.args):
+        args = [a.arg if isinstance(a, sp.Transpose) else a for a in node.args]
+        if args != list(node.args) and len(node.args) == 2:
+            return sp.HadamardProduct(*args)
+    return None
+
+
+DIAGONAL_OF_TRANSPOSE = register(
+    Rule(
+        id="diag.transpose",
+        name="A transpose has the same diagonal",
+        source="elementary: (Aᵀ)_ii = A_ii",
+        statement=r"A^{\top}\circ I = A\circ I",
+        apply=_diagonal_of_transpose,
+        examples=lambda: [
+            RuleExample(
+                sp.HadamardProduct(sp.Transpose(_ms("A", n, n)), sp.Identity(n)),
+                sp.HadamardProduct(_ms("A", n, n), sp.Identity(n)),
+            )
+        ],
+    )
+)
+
 PREPARE_RULES: tuple[Rule, ...] = (LOG_PRODUCT_ENTRIES, LOG_SOFTMAX, PROB_SUM)
-TEXTBOOK_RULES: tuple[Rule, ...] = (TRANSPOSE_PRODUCT, TRANSPOSE_SUM, SYMMETRIC, PROB_SUM, FACTOR)
+TEXTBOOK_RULES: tuple[Rule, ...] = (
+    TRANSPOSE_PRODUCT,
+    TRANSPOSE_SUM,
+    SYMMETRIC,
+    PROB_SUM,
+    INVERSE_CANCEL,
+    FOLD_POWER,
+    FACTOR,
+    COMMON_SCALAR,
+    DIAGONAL_OF_TRANSPOSE,
+)
 
 
 # --- reading off the gradient: df = tr(Gᵀ dX) -----------------------------------------------
@@ -331,8 +568,10 @@ def _is_dvar(e: sp.Basic) -> bool:
     return isinstance(e, (DifferentialSymbol, ScalarDifferentialSymbol))
 
 
+@functools.lru_cache(maxsize=16384)
 def _has_d(e: sp.Basic) -> bool:
-    return any(_is_dvar(a) for a in sp.preorder_traversal(e))
+    """Whether a differential dX occurs in e (memoised: the read-off asks of every subtree)."""
+    return _is_dvar(e) or any(_has_d(a) for a in e.args if not isinstance(a, sp.Lambda))
 
 
 def _scalar_of(g: sp.Basic) -> sp.Basic:
@@ -414,7 +653,11 @@ def gradient_terms(y: sp.Basic, g: sp.Basic, used: set[str] | None = None) -> li
         return gradient_terms(y.arg, _times(g, sp.Identity(size)), used)
     if isinstance(y, DiagMatrix):
         used.add("diag")
-        return gradient_terms(y.arg, DiagonalOf(g), used)
+        return gradient_terms(y.args[0], DiagonalOf(g), used)
+    if isinstance(y, DiagonalOf):  # tr(gᵀ diag(Y)) = Σ g_i Y_ii = tr(diag(g)ᵀ Y)
+        used.add("diag")
+        gm = g if is_matrix(g) else sp.MatMul(g, sp.OneMatrix(*y.shape))
+        return gradient_terms(y.arg, DiagMatrix(gm), used)
     raise UnsupportedError(f"reading a gradient off a differential containing {type(y).__name__}")
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
+from derive.errors import UnsupportedError
 from derive.expr import (
     DifferentialSymbol,
     LogSumExp,
@@ -21,6 +22,7 @@ from derive.expr import (
     transpose,
 )
 from derive.model import Context, Rule, RuleExample
+from derive.rules import entrywise
 from derive.rules.registry import register
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
@@ -167,6 +169,127 @@ PRODUCT = register(
                 ScalarDifferentialSymbol(sp.Symbol("a")) * sp.Symbol("b")
                 + sp.Symbol("a") * ScalarDifferentialSymbol(sp.Symbol("b")),
                 wrt=("a", "b"),
+            ),
+        ],
+    )
+)
+
+
+# --- (90): integer powers of a matrix; entrywise powers ----------------------------------
+
+
+def _matpow(arg: sp.MatPow, ctx: Context) -> sp.Basic:
+    """d(X^k) = Σ_{r=0}^{k-1} X^r (dX) X^{k-1-r} for a positive integer k."""
+    base, k = arg.base, arg.exp
+    if not (k.is_Integer and k > 0):
+        raise UnsupportedError(
+            f"differentiating the matrix power {arg}", "only positive integer powers are supported"
+        )
+    k = int(k)
+
+    def power(r: int) -> list[sp.Basic]:
+        return [] if r == 0 else [base] if r == 1 else [sp.MatPow(base, r)]
+
+    return _add([_mul([*power(r), d(base), *power(k - 1 - r)]) for r in range(k)])
+
+
+MATPOW = register(
+    Rule(
+        id="diff.matpow",
+        name="Power of a matrix",
+        source="Matrix Cookbook (2012) eq. (90), in differential form",
+        statement=r"\partial(X^{k}) = \sum_{r=0}^{k-1} X^{r}(\partial X)X^{k-1-r}",
+        conditions=("X square", "k a positive integer"),
+        cookbook=("90",),
+        apply=_matpow,
+        examples=lambda: [
+            RuleExample(
+                d(sp.MatPow(_ms("X", n, n), 3)),
+                sp.MatAdd(
+                    DifferentialSymbol(_ms("X", n, n)) * sp.MatPow(_ms("X", n, n), 2),
+                    _ms("X", n, n) * DifferentialSymbol(_ms("X", n, n)) * _ms("X", n, n),
+                    sp.MatPow(_ms("X", n, n), 2) * DifferentialSymbol(_ms("X", n, n)),
+                ),
+                wrt=("X",),
+            )
+        ],
+    )
+)
+
+
+def _hadamard_power(arg: sp.HadamardPower, ctx: Context) -> sp.Basic:
+    """d(X∘ᵖ) = p X∘⁽ᵖ⁻¹⁾ ∘ dX for a constant exponent p."""
+    base, p = arg.base, arg.exp
+    if ctx.depends(p):
+        raise UnsupportedError(f"differentiating {arg}", "the exponent must not vary")
+    lower = base if p - 1 == 1 else sp.HadamardPower(base, p - 1)
+    factor = sp.OneMatrix(*base.shape) if p - 1 == 0 else lower
+    return sp.MatMul(p, sp.HadamardProduct(factor, d(base)))
+
+
+HADAMARD_POWER = register(
+    Rule(
+        id="diff.hadamard-power",
+        name="Entrywise power",
+        source="elementary: the scalar power rule applied to each entry",
+        statement=r"\partial(X^{\circ p}) = p\,X^{\circ (p-1)} \circ \partial X",
+        conditions=("p constant; for p < 1, no entry of X is zero",),
+        apply=_hadamard_power,
+        examples=lambda: [
+            RuleExample(
+                d(sp.HadamardPower(_ms("X", m, n), 3)),
+                sp.MatMul(
+                    3,
+                    sp.HadamardProduct(
+                        sp.HadamardPower(_ms("X", m, n), 2), DifferentialSymbol(_ms("X", m, n))
+                    ),
+                ),
+                wrt=("X",),
+            ),
+            RuleExample(
+                d(sp.HadamardPower(_ms("x", n), -1)),
+                sp.MatMul(
+                    -1,
+                    sp.HadamardProduct(
+                        sp.HadamardPower(_ms("x", n), -2), DifferentialSymbol(_ms("x", n))
+                    ),
+                ),
+                wrt=("x",),
+                assume={"x": ("positive",)},
+            ),
+        ],
+    )
+)
+
+
+# --- diag: linear maps ------------------------------------------------------------------------
+
+
+def _diag(arg: sp.Basic, ctx: Context) -> sp.Basic:
+    """d diag(v) = diag(dv); d diag(X) = diag(dX) (the vector of the diagonal)."""
+    return type(arg)(d(arg.args[0]))
+
+
+DIAG = register(
+    Rule(
+        id="diff.diag",
+        name="diag is linear",
+        source="elementary: diag(·) is a linear map, so it commutes with d",
+        statement=(
+            r"\partial\operatorname{diag}(v) = \operatorname{diag}(\partial v),\quad "
+            r"\partial\operatorname{diag}(X) = \operatorname{diag}(\partial X)"
+        ),
+        apply=_diag,
+        examples=lambda: [
+            RuleExample(
+                d(DiagMatrix(_ms("v", n))),
+                DiagMatrix(DifferentialSymbol(_ms("v", n))),
+                wrt=("v",),
+            ),
+            RuleExample(
+                d(DiagonalOf(_ms("X", n, n))),
+                DiagonalOf(DifferentialSymbol(_ms("X", n, n))),
+                wrt=("X",),
             ),
         ],
     )
@@ -420,7 +543,7 @@ def derivative_lambda(fn: sp.Lambda) -> sp.Lambda:
 
 def _elementwise(arg: ElementwiseApplyFunction, ctx: Context) -> sp.Basic:
     fprime = derivative_lambda(arg.function)
-    return sp.HadamardProduct(ElementwiseApplyFunction(fprime, arg.expr), d(arg.expr))
+    return sp.HadamardProduct(entrywise.applied(fprime, arg.expr), d(arg.expr))
 
 
 ELEMENTWISE = register(
@@ -557,10 +680,14 @@ LSE = register(
 # --- dispatch -------------------------------------------------------------------------------
 
 BY_TYPE: dict[type, Rule] = {
+    sp.Inverse: INVERSE,  # an Inverse is a MatPow: looked up first
+    sp.MatPow: MATPOW,
+    sp.HadamardPower: HADAMARD_POWER,
+    DiagMatrix: DIAG,
+    DiagonalOf: DIAG,
     sp.MatAdd: SUM,
     sp.Add: SUM,
     sp.Transpose: TRANSPOSE,
-    sp.Inverse: INVERSE,
     sp.Trace: TRACE,
     sp.Determinant: DET,
     sp.HadamardProduct: HADAMARD,

@@ -221,16 +221,25 @@ def test_errors_are_clear():
         derive.gradient(scalar(T(x), x), "q")
     with pytest.raises(derive.ShapeError, match="scalar"):
         derive.gradient(mm(A, x), "x")
-    # \prod_i x_i parses to det(diag(x)) (tests/test_latex.py); the engine has no rule for
-    # d diag(x), and says so
-    with pytest.raises(derive.UnsupportedError, match="DiagMatrix"):
-        derive.gradient(r"\prod_i x_i", "x")
+    # a matrix power is differentiated for a positive integer exponent only (Cookbook (90))
+    k = sp.Symbol("k", integer=True, positive=True)
+    with pytest.raises(derive.UnsupportedError, match="positive integer powers"):
+        derive.gradient(sp.Trace(sp.MatPow(B, k)), "B")
     with pytest.raises(derive.InputError, match="unknown assumption"):
         derive.gradient(scalar(T(x), x), "x", assume={"x": "round"})
-    with pytest.raises(derive.UnsupportedError):
-        derive.gradient(sp.Trace(sp.MatPow(X, 3)), "X")
+    with pytest.raises(derive.UnsupportedError, match="positive integer powers"):
+        derive.gradient(sp.Trace(sp.MatPow(B, -2)), "B", assume={"B": "invertible"})
     with pytest.raises(derive.UnsupportedError, match="differentiating"):
         derive.gradient(sp.Function("g")(sp.Trace(X)), "X")
+
+
+def test_products_of_entries_and_matrix_powers_derive():
+    """∏ᵢ xᵢ (parsed as det diag(x)) and tr(X³) go through d diag(v) = diag(dv) and (90)."""
+    d = derive.gradient(r"\prod_i x_i", "x", assume={"x": "positive"})
+    assert d.verification.passed
+    d = derive.gradient(sp.Trace(sp.MatPow(B, 3)), "B")
+    assert d.verification.passed
+    assert canonical(d.result) == canonical(3 * T(sp.MatPow(B, 2)))
 
 
 def test_no_sympy_matrix_diff_in_engine(monkeypatch):

@@ -467,10 +467,11 @@ def test_prod_over_entries_is_their_product():
     want = np.prod(vals["lambda"] * np.exp(-vals["lambda"] * vals["x"]))
     assert float(evaluate(e, vals, dims)) == pytest.approx(want)
     # Under a log the product becomes a sum of logs (rule rewrite.log-product); a bare product
-    # has no rule for d diag(v): a clear UnsupportedError, never a wrong gradient.
+    # is differentiated through d det (42) and d diag(v) = diag(dv): (∏ xᵢ) x∘⁻¹.
     assert derive.gradient(r"\log\prod_i x_i", "x").verification.passed
-    with pytest.raises(derive.UnsupportedError, match="DiagMatrix"):
-        derive.gradient(r"\prod_i x_i", "x", check=False)
+    d = derive.gradient(r"\prod_i x_i", "x")
+    assert d.verification.passed
+    assert str(d.result) == "Determinant(DiagMatrix(x))*HadamardPower(x, -1)"
 
 
 # --- the parser's own limits ---------------------------------------------------------------
