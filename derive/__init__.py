@@ -28,6 +28,7 @@ _API = {
     "hessian": "derive.api",
     "jacobian": "derive.api",
     "mle": "derive.api",
+    "map_estimate": "derive.api",
     "worked": "derive.api",
     "catalog": "derive.api",
     "check_answer": "derive.answer",
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
         gradient,
         hessian,
         jacobian,
+        map_estimate,
         mle,
         worked,
     )

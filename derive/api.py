@@ -34,8 +34,13 @@ def gradient(
     shapes: Mapping[str, Shape] | None = None,
     assume: Assume | None = None,
     check: bool = True,
+    structure: str | None = None,
 ) -> Derivation:
     """∂f/∂wrt for a scalar f, in the Cookbook layout (the shape of wrt; entries independent).
+
+    structure="symmetric" gives instead the derivative with respect to the free entries
+    wrt_ij, i ≤ j, of a symmetric matrix, G + Gᵀ − G∘I (Cookbook (138)); wrt is then assumed
+    symmetric. The default is the unstructured gradient G, which is what autodiff computes.
 
     `shapes` maps names to () scalar, (n,) column vector or (m, n) matrix (ints or dimension
     names); `assume` maps names to assumption kinds ("symmetric", "spd", "invertible",
@@ -43,8 +48,21 @@ def gradient(
     result and every step are verified against JAX; a failure is reported in
     `.verification` and warned about with `VerificationWarning`.
     """
-    d = gradient_derivation(make_problem(f, wrt, shapes, assume))
+    if structure == "symmetric":
+        assume = _with_symmetric(assume, wrt)
+    d = gradient_derivation(make_problem(f, wrt, shapes, assume), structure)
     return _finish(d, check)
+
+
+def _with_symmetric(assume: Assume | None, name: str) -> dict[str, str | tuple[str, ...]]:
+    """`assume` with `name` symmetric added (kept as it is when already symmetric or spd)."""
+    out = dict(assume or {})
+    kinds = out.get(name, ())
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    if not {"symmetric", "spd"} & set(kinds):
+        kinds += ("symmetric",)
+    out[name] = kinds
+    return out
 
 
 def hessian(
@@ -78,6 +96,14 @@ def mle(family: str, *, check: bool = True, **options: object) -> Derivation:
     from derive.likelihood import mle_derivation
 
     return _finish(mle_derivation(family, **options), check)
+
+
+def map_estimate(family: str, *, prior: str = "gaussian", check: bool = True) -> Derivation:
+    """The maximum-a-posteriori derivation for `family` under `prior` ("gaussian": ridge,
+    closed form; "laplace": the L1 penalty, no closed form). Only "linear-regression"."""
+    from derive.likelihood import map_derivation
+
+    return _finish(map_derivation(family, prior), check)
 
 
 def worked(name: str, *, check: bool = True) -> Derivation:

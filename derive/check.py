@@ -41,6 +41,8 @@ from derive.model import CheckReport, Claim, Derivation, Given, ItemCheck, RuleE
 from derive.sampling import choose_dims, draw
 
 TOLERANCE = 1e-8
+# A Monte Carlo item (measure STANDARD_ERRORS) passes within this many standard errors.
+MC_TOLERANCE = 5.0
 # Two sides that are both this small relative to the inputs are compared absolutely: exact
 # zeros (d of a constant) against rounding-level residues (X X⁻¹ − I) would otherwise show a
 # relative error of order 1.
@@ -65,8 +67,17 @@ class _Trial:
     values: dict[str, np.ndarray]
 
     @classmethod
-    def draw(cls, given: tuple[Given, ...], seed: int, index: int) -> _Trial:
-        dims = choose_dims(given, index)
+    def draw(
+        cls,
+        given: tuple[Given, ...],
+        seed: int,
+        index: int,
+        definitions: tuple[tuple[sp.Basic, sp.Basic], ...] = (),
+        reverse: bool = False,
+    ) -> _Trial:
+        """A random draw of `given`; each defined symbol is then computed from its definition.
+        `reverse` assigns the sizes in the other order of the dimension names (tall ↔ wide)."""
+        dims = choose_dims(given, index, reverse)
         rng = np.random.default_rng([seed, index])
         values = _columns(given, draw(given, rng, dims))
         for g in given:
@@ -74,6 +85,11 @@ class _Trial:
             if _symmetric(g) and direction.ndim == 2:
                 direction = (direction + direction.T) / 2
             values["d" + g.name] = direction
+        for symbol, expr, *compute in definitions:
+            if compute:  # computed by a numeric method, e.g. U, Σ, V by numpy.linalg.svd
+                values.update(compute[0](values))
+            else:
+                values[str(symbol)] = _value(expr, values, dims)
         return cls(given, seed, index, dims, values)
 
     def redraw(self, names: Iterable[str], salt: int) -> dict[str, np.ndarray]:
@@ -304,14 +320,156 @@ def _constant(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int
     return run
 
 
+def _constrained(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int) -> Callable:
+    """before == after on the constraint set: each symbol of `wrt` drawn, then scaled to unit
+    norm (uᵀu = 1; ‖U‖_F = 1 for a matrix), as where a Lagrangian equals its objective."""
+    if not wrt:
+        raise InputError("a constrained step names the symbols held to unit norm in wrt")
+    reads = _reads(before, after)
+
+    def run(tr: _Trial) -> float:
+        values = dict(tr.values)
+        for w in wrt:
+            if w not in values:
+                raise InputError(f"{w} is not a given symbol, so cannot be held to unit norm")
+            norm = float(np.linalg.norm(values[w]))
+            if not norm > 0:
+                raise VerificationError(f"{w} was drawn as zero and cannot be normalised")
+            values[w] = values[w] / norm
+        a = _value(before, values, tr.dims)
+        b = _value(after, values, tr.dims)
+        return _relative(a, b, _scale(values, reads))
+
+    return run
+
+
+# Expectations (derive.expectation): an expression affine in E_{x∼D}[·] is the expectation
+# of its integrand, so two sides are compared through their integrands at draws of x ∼ D.
+# A Monte Carlo comparison is measured in standard errors of the mean difference and passes
+# within MC_SIGMAS; an exact one (a Bernoulli, by enumeration) by the relative error.
+STANDARD_ERRORS = "standard errors"
+
+
+def _sides(before: sp.Basic, after: sp.Basic):
+    from derive.expectation import integrand, shared
+
+    b, a = integrand(before), integrand(after)
+    var, dist = shared(b, a)
+    return b[0], a[0], var, dist
+
+
+def _expectation(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int):
+    """E[before] == E[after] over x ∼ D: exactly for a Bernoulli, else within MC_SIGMAS
+    standard errors of a Monte Carlo mean of the integrands' difference (common draws)."""
+    from derive.expectation import MC_DRAWS, MC_SIGMAS, draw_from, values_at
+    from derive.rules.expectation import Bernoulli
+
+    fb, fa, var, dist = _sides(before, after)
+    reads = _reads(before, after, varying=wrt)
+    exact = isinstance(dist, Bernoulli)
+
+    def run(tr: _Trial) -> float:
+        rng = np.random.default_rng([tr.seed, tr.index, salt, 17])
+        xs, weights = draw_from(dist, tr.values, tr.dims, rng, MC_DRAWS)
+        zb = values_at(fb, var, xs, tr.values, tr.dims, wrt)
+        za = values_at(fa, var, xs, tr.values, tr.dims, wrt)
+        _finite(zb, za)
+        scale = _scale(tr.values, reads)
+        if exact:
+            return _relative(np.dot(weights, zb), np.dot(weights, za), scale)
+        z = zb - za
+        se = float(np.std(z, ddof=1)) / math.sqrt(z.size)
+        # An exact pointwise identity has se = 0: rounding then decides, as for "equal".
+        return abs(float(np.mean(z))) / (se + TOLERANCE / MC_SIGMAS * (1.0 + scale))
+
+    if exact:
+        return run, "exact expectation (enumeration)", "relative error"
+    return run, f"Monte Carlo, {MC_DRAWS:,} draws", STANDARD_ERRORS
+
+
+def _pointwise(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int):
+    """The integrands of before and after agree at draws of x ∼ D (every outcome of a
+    Bernoulli), so the expectations agree."""
+    from derive.expectation import POINTWISE_DRAWS, draw_from, values_at
+
+    fb, fa, var, dist = _sides(before, after)
+    reads = _reads(before, after, varying=wrt)
+
+    def run(tr: _Trial) -> float:
+        rng = np.random.default_rng([tr.seed, tr.index, salt, 19])
+        xs, _ = draw_from(dist, tr.values, tr.dims, rng, POINTWISE_DRAWS)
+        zb = values_at(fb, var, xs, tr.values, tr.dims, wrt)
+        za = values_at(fa, var, xs, tr.values, tr.dims, wrt)
+        return _relative(zb, za, _scale(tr.values, reads))
+
+    return run, "integrands at draws of x", "relative error"
+
+
+_EXPECTATION_RELATIONS: dict[str, Callable] = {
+    "pointwise": _pointwise,
+    "monte-carlo": _expectation,
+    "integral": lambda before, after, wrt, salt: _integral(before, after, wrt),
+}
+
+
+def _integral(function: sp.Basic, expr: sp.Basic, wrt: tuple[str, ...]):
+    """∫₀¹ function dθ == expr, θ = wrt[0], by tanh-sinh quadrature (derive.expectation)."""
+    from derive.expectation import integrate_unit
+
+    if len(wrt) != 1:
+        raise InputError("an integral claim names the one variable of integration in wrt")
+    (theta,) = wrt
+    reads = _reads(function, expr)
+
+    def run(tr: _Trial) -> float:
+        from derive.expectation import values_at
+
+        var = sp.Symbol(theta)
+        total = integrate_unit(lambda t: values_at(function, var, t, tr.values, tr.dims))
+        return _relative(
+            np.asarray(total), _value(expr, tr.values, tr.dims), _scale(tr.values, reads)
+        )
+
+    return run, "tanh-sinh quadrature over (0, 1)", "relative error"
+
+
 # relation → (how to check it, the method named in the report, the error measure). Each
 # builder takes (before, after, wrt, salt); `salt` seeds the redraws of "constant".
+def _symmetric_gradient(
+    before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int
+) -> Callable:
+    """before == Σ_{i≤j} S_ij dX_ij for a random symmetric direction dX: S is the derivative
+    with respect to the free entries of a symmetric X (Cookbook (138) convention)."""
+    if len(wrt) != 1:
+        raise InputError("a symmetric gradient is taken with respect to exactly one matrix")
+    (w,) = wrt
+    reads = _reads(before, after, varying=wrt)
+
+    def run(tr: _Trial) -> float:
+        values = tr.only_directions(wrt)
+        dw = values["d" + w]
+        if dw.ndim != 2 or dw.shape[0] != dw.shape[1] or not np.allclose(dw, dw.T):
+            raise UnsupportedError(f"a symmetric gradient with respect to {w}, not symmetric")
+        s = _value(after, values, tr.dims).reshape(dw.shape)
+        upper = np.triu_indices(dw.shape[0])
+        rhs = np.asarray(float(np.sum(s[upper] * dw[upper])))
+        return _relative(_value(before, values, tr.dims, wrt), rhs, _scale(values, reads))
+
+    return run
+
+
 _RELATIONS: dict[str, tuple[Callable, str, str]] = {
     "equal": (_equal, "evaluation", "relative error"),
     "gradient": (_gradient, "tr(Gᵀ dX), dX random", "relative error"),
+    "symmetric-gradient": (
+        _symmetric_gradient,
+        "Σ_{i≤j} S_ij dX_ij, dX random symmetric",
+        "relative error",
+    ),
     "jacobian": (_jacobian, "J dx, dx random", "relative error"),
     "solve": (_solve, "substitution", "scaled error"),
     "constant": (_constant, "redraw", "relative error"),
+    "constrained": (_constrained, "evaluation at unit-norm points", "relative error"),
 }
 
 
@@ -319,6 +477,8 @@ def _relation(
     relation: str, before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int
 ) -> tuple[Callable, str, str]:
     """The runner, method name and error measure for a step-like `relation`."""
+    if relation in _EXPECTATION_RELATIONS:
+        return _EXPECTATION_RELATIONS[relation](before, after, wrt, salt)
     if relation not in _RELATIONS:
         raise UnsupportedError(f"the relation {relation!r}")
     build, method, measure = _RELATIONS[relation]
@@ -367,6 +527,22 @@ def _claim_runner(claim: Claim, salt: int) -> tuple[Callable, str, str]:
     kind, wrt = claim.kind, tuple(claim.wrt)
     if kind == "constant":
         return _relation("constant", claim.function, claim.expr, wrt, salt)
+    if kind == "reference":
+        if claim.reference is None or not claim.method:
+            raise InputError(f"the reference claim {claim.label!r} needs a method and a function")
+
+        def run(tr: _Trial) -> float:
+            def value(e: sp.Basic, values: Mapping[str, np.ndarray]) -> np.ndarray:
+                return _value(e, values, tr.dims)
+
+            got, expected = claim.reference(dict(tr.values), value)
+            return _relative(np.asarray(got, float), np.asarray(expected, float), 0.0)
+
+        return run, claim.method, "relative error"
+    if kind == "expectation":  # E[function] == expr, over the one x ∼ D in function
+        return _relation("monte-carlo", claim.function, claim.expr, wrt, salt)
+    if kind == "integral":
+        return _integral(claim.function, claim.expr, wrt)
     if not wrt:
         raise InputError(f"a {kind} claim needs the symbol it is taken with respect to")
     reads = _reads(claim.function, claim.expr, *(e for _, e in claim.at))
@@ -391,6 +567,25 @@ def _claim_runner(claim: Claim, salt: int) -> tuple[Callable, str, str]:
             return error
 
         return run, f"jax.{'grad' if kind == 'gradient' else kind}", "relative error"
+
+    if kind == "symmetric-gradient":
+        (w,) = wrt
+
+        def run(tr: _Trial) -> float:
+            jax = import_jax()
+            x = tr.values[w]
+            upper = np.triu_indices(x.shape[0])
+            f = _jax_function(claim.function, w, tr.values, tr.dims, True)
+
+            def of_free_entries(u):  # X built from its entries X_ij, i ≤ j
+                t = jax.numpy.zeros(x.shape).at[upper].set(u)
+                return f(t + t.T - jax.numpy.diag(jax.numpy.diag(t)))
+
+            ref = np.asarray(jax.grad(of_free_entries)(jax.numpy.asarray(x[upper])))
+            got = _value(claim.expr, tr.values, tr.dims)[upper]
+            return _relative(got, ref, _scale(tr.values, reads))
+
+        return run, "jax.grad over the entries X_ij, i ≤ j", "relative error"
 
     if kind == "stationary":
 
@@ -437,20 +632,69 @@ def _attempt(item: _Item, tr: _Trial) -> tuple[float, str]:
             error = float(item.run(tr))
     except _EVALUATION_ERRORS as exc:
         return math.inf, f"{item.name} could not be checked {where}: {exc}"
-    if not error <= TOLERANCE:  # also catches NaN
+    tolerance = MC_TOLERANCE if item.measure == STANDARD_ERRORS else TOLERANCE
+    if not error <= tolerance:  # also catches NaN
         return error, f"{item.name} differs {where}: {item.measure} {error:.1e}"
     return error, ""
 
 
+_SINGULAR = 1e8  # a condition number above this: the matrix is singular up to round-off
+
+
+def _in_domain(objective: sp.Basic | None, tr: _Trial) -> bool:
+    """Whether the function is defined at the draw: finite, and every matrix it inverts or
+    takes the determinant of is invertible (log det XᵀX needs X tall, not wide; round-off
+    makes the determinant of a singular XᵀX tiny rather than zero). A function the evaluator
+    cannot compute on its own counts as in its domain."""
+    if objective is None:
+        return True
+    try:
+        with np.errstate(all="ignore"):
+            if not np.all(np.isfinite(_value(objective, tr.values, tr.dims))):
+                return False
+            for node in sp.preorder_traversal(objective):
+                if isinstance(node, (sp.Inverse, sp.Determinant)):
+                    a = np.asarray(_value(node.args[0], tr.values, tr.dims), float)
+                    if a.ndim == 2 and a.shape[0] > 1 and np.linalg.cond(a) > _SINGULAR:
+                        return False
+    except np.linalg.LinAlgError:
+        return False
+    except DeriveError:
+        return True
+    return True
+
+
+def _draw_in_domain(
+    given: tuple[Given, ...],
+    seed: int,
+    t: int,
+    definitions: tuple,
+    objective: sp.Basic | None,
+) -> _Trial:
+    """Trial t's draw; if the function is not finite there (X drawn wide where XᵀX must be
+    invertible), the draw with the sizes assigned in the other order. Failing both, the first
+    draw, so that its items fail with the reason."""
+    first = _Trial.draw(given, seed, t, definitions)
+    if _in_domain(objective, first):
+        return first
+    other = _Trial.draw(given, seed, t, definitions, reverse=True)
+    return other if _in_domain(objective, other) else first
+
+
 def _run(
-    items: list[_Item], given: tuple[Given, ...], trials: int, seed: int
+    items: list[_Item],
+    given: tuple[Given, ...],
+    trials: int,
+    seed: int,
+    definitions: tuple[tuple[sp.Basic, sp.Basic], ...] = (),
+    objective: sp.Basic | None = None,
 ) -> tuple[list[float], list[str], str]:
     """Per item: the largest error and the first failure message over the trials."""
     errors = [0.0] * len(items)
     failures = [""] * len(items)
     for t in range(trials):
         try:
-            tr = _Trial.draw(given, seed, t)
+            tr = _draw_in_domain(given, seed, t, definitions, objective)
         except DeriveError as exc:
             message = f"could not draw random inputs at seed {seed} trial {t}: {exc}"
             return [math.inf] * len(items), [f or message for f in failures], message
@@ -462,6 +706,17 @@ def _run(
     return errors, failures, ""
 
 
+def _defined_inside_derivative(defined: set[str], name: str, *exprs: sp.Basic) -> _Item | None:
+    """A failing item where a defined symbol (δ₂ := p − y) would be differentiated: the
+    checker holds it fixed, so the derivative would silently miss its dependence."""
+    for e in exprs:
+        used = sorted(defined & set(names_used(e)))
+        if used and (_has_differential(e) or name.startswith("claim")):
+            error = UnsupportedError(f"a derivative through the defined symbol {used[0]}")
+            return _broken(name, name, error)
+    return None
+
+
 def check_derivation(derivation: Derivation, trials: int = 5, seed: int = 0) -> CheckReport:
     """Verify every step and claim of `derivation` on `trials` random draws.
 
@@ -471,12 +726,20 @@ def check_derivation(derivation: Derivation, trials: int = 5, seed: int = 0) -> 
     order of the steps, then the claims) with the seed, the trial and the error.
     """
     import_jax()
+    defined = {str(entry[0]) for entry in derivation.definitions}
     items = [
-        _step_item(i, step, tuple(step.wrt or derivation.wrt))
+        _defined_inside_derivative(defined, f"step {i} ({step.rule.name})", step.before, step.after)
+        or _step_item(i, step, tuple(step.wrt or derivation.wrt))
         for i, step in enumerate(derivation.steps, start=1)
     ]
-    items += [_claim_item(i, claim) for i, claim in enumerate(derivation.claims, start=1)]
-    errors, failures, draw_failure = _run(items, derivation.given, trials, seed)
+    for i, claim in enumerate(derivation.claims, start=1):
+        refused = None
+        if claim.kind != "reference":  # the others differentiate `function` with JAX
+            refused = _defined_inside_derivative(defined, f"claim {claim.label!r}", claim.function)
+        items.append(refused or _claim_item(i, claim))
+    errors, failures, draw_failure = _run(
+        items, derivation.given, trials, seed, derivation.definitions, derivation.objective
+    )
     checks = tuple(
         ItemCheck(item.label, not failure, error, item.method)
         for item, error, failure in zip(items, errors, failures, strict=True)
@@ -486,7 +749,14 @@ def check_derivation(derivation: Derivation, trials: int = 5, seed: int = 0) -> 
         failure = "the derivation has no steps or claims to check"
     return CheckReport(
         passed=not failure,
-        max_rel_error=max(errors, default=0.0),
+        max_rel_error=max(
+            (e for e, item in zip(errors, items, strict=True) if item.measure != STANDARD_ERRORS),
+            default=0.0,
+        ),
+        max_standard_errors=max(
+            (e for e, item in zip(errors, items, strict=True) if item.measure == STANDARD_ERRORS),
+            default=None,
+        ),
         trials=trials,
         seed=seed,
         items=checks,

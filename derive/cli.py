@@ -114,8 +114,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="a name from `derive list`")
     _output_options(p)
 
+    p = sub.add_parser(
+        "export",
+        help="write worked derivations to a directory: one LaTeX book, or Markdown files",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="names from `derive list`")
+    p.add_argument("--all", action="store_true", help="the whole catalogue")
+    p.add_argument(
+        "--format",
+        choices=("latex", "markdown"),
+        default="latex",
+        help="latex: DIR/derive.tex; markdown: DIR/NAME.md each plus DIR/index.md",
+    )
+    p.add_argument("--output", "-o", required=True, metavar="DIR", help="the directory")
+    p.add_argument("--no-check", action="store_true", help="skip the numeric verification")
+
     p = sub.add_parser("mle", help="derive a maximum-likelihood estimator")
-    p.add_argument("family", help="gaussian, bernoulli, poisson, exponential")
+    p.add_argument(
+        "family",
+        help="gaussian, bernoulli, poisson, exponential, laplace, categorical, mvn, "
+        "linear-regression, logistic-regression",
+    )
+    _output_options(p)
+
+    p = sub.add_parser("map", help="derive a maximum-a-posteriori estimator")
+    p.add_argument("family", help="linear-regression")
+    p.add_argument(
+        "--prior",
+        default="gaussian",
+        metavar="PRIOR",
+        help="the prior on the weights: gaussian (ridge) or laplace (L1); default gaussian",
+    )
     _output_options(p)
 
     for cmd, what in (
@@ -128,6 +157,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("latex", help=r"the function, e.g. '\frac12\|Ax-b\|_2^2'")
         _problem_options(p)
         _output_options(p)
+        p.add_argument(
+            "--emit",
+            choices=("numpy", "jax"),
+            help="print the result as a standalone Python function (no steps)",
+        )
+        if cmd == "grad":
+            p.add_argument(
+                "--symmetric",
+                action="store_true",
+                help="the variable is a symmetric matrix: differentiate with respect to its "
+                "free entries X_ij, i <= j (Cookbook (138)); the default is the unstructured "
+                "gradient, what autodiff computes",
+            )
 
     p = sub.add_parser(
         "check",
@@ -200,6 +242,70 @@ def _cmd_mle(args: argparse.Namespace) -> int:
     return _emit(_quietly(mle, args.family, check=not args.no_check), args)
 
 
+def _cmd_map(args: argparse.Namespace) -> int:
+    from derive.api import map_estimate
+
+    d = _quietly(map_estimate, args.family, prior=args.prior, check=not args.no_check)
+    return _emit(d, args)
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    """``[#####.....] 5/12 name`` on stderr: redrawn in place on a terminal, a line otherwise."""
+    width = 20
+    filled = width * done // max(total, 1)
+    bar = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}"
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K" + bar + ("\n" if done == total else ""))
+    else:
+        sys.stderr.write(bar + "\n")
+    sys.stderr.flush()
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from derive.api import catalog, worked
+    from derive.errors import InputError, UnknownNameError
+
+    known = [name for name, _ in catalog()]
+    if args.all == bool(args.names):
+        raise InputError("export takes either --all or the names of worked derivations")
+    names = known if args.all else list(dict.fromkeys(args.names))
+    for name in names:  # before any work: a typo should not cost a dozen derivations
+        if name not in known:
+            raise UnknownNameError("worked derivation", name, known)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--output {out} exists and is not a directory")
+    derivations = []
+    for k, name in enumerate(names):
+        _progress(k, len(names), name)
+        derivations.append(_quietly(worked, name, check=not args.no_check))
+    _progress(len(names), len(names), "done")
+    out.mkdir(parents=True, exist_ok=True)
+    if args.format == "latex":
+        from derive.render.latex import render_book
+
+        files = [out / "derive.tex"]
+        files[0].write_text(render_book(derivations, "Derivations"), encoding="utf-8")
+    else:
+        from derive.render.markdown import render_index
+
+        files = []
+        for d in derivations:
+            files.append(out / f"{d.name}.md")
+            files[-1].write_text(d.to_markdown(), encoding="utf-8")
+        index = [(d.name, d.title, f"{d.name}.md") for d in derivations]
+        files.append(out / "index.md")
+        files[-1].write_text(render_index(index), encoding="utf-8")
+    failed = [d.name for d in derivations if d.verification and not d.verification.passed]
+    print(f"wrote {len(files)} file{'s' * (len(files) != 1)} to {out}")
+    if failed:
+        print(f"NOT VERIFIED: {', '.join(failed)}")
+        return EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
 def _cmd_rules(args: argparse.Namespace) -> int:
     from derive import rules
 
@@ -231,6 +337,7 @@ def _cmd_derivative(args: argparse.Namespace) -> int:
     import derive.api as api
 
     fn = {"grad": api.gradient, "hessian": api.hessian, "jacobian": api.jacobian}[args.command]
+    structure = {"structure": "symmetric"} if getattr(args, "symmetric", False) else {}
     d = _quietly(
         fn,
         args.latex,
@@ -238,8 +345,26 @@ def _cmd_derivative(args: argparse.Namespace) -> int:
         shapes=parse_shapes(args.shape),
         assume=parse_assumptions(args.assume),
         check=not args.no_check,
+        **structure,
     )
+    if args.emit:
+        return _emit_source(d, args)
     return _emit(d, args)
+
+
+def _emit_source(d, args: argparse.Namespace) -> int:
+    """--emit: the generated function, only if the derivation verified (or was not checked)."""
+    if d.verification is not None and not d.verification.passed:
+        print(f"derive: {d.verification.summary()}", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    out = d.source(args.emit)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(out)
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(out)
+    return EXIT_OK
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -260,6 +385,8 @@ COMMANDS = {
     "list": _cmd_list,
     "show": _cmd_show,
     "mle": _cmd_mle,
+    "map": _cmd_map,
+    "export": _cmd_export,
     "rules": _cmd_rules,
     "grad": _cmd_derivative,
     "hessian": _cmd_derivative,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import sympy as sp
+from sympy.matrices.expressions.diagonal import DiagMatrix
 
 # How the checker verifies a step or claim (see derive/check.py for each):
 #   "equal"     before and after agree at random inputs (differentials via jax.jvp)
@@ -14,7 +15,25 @@ import sympy as sp
 #   "jacobian"  before == after · dx                 (after is the Jacobian read off before)
 #   "solve"     the parameter set to `after` makes `before` vanish
 #   "constant"  before − after does not depend on the step's wrt symbols
-Relation = Literal["equal", "gradient", "jacobian", "solve", "constant"]
+#   "pointwise" the integrands of before and after (affine in E_{x∼D}[·]) agree at draws x ∼ D
+#   "monte-carlo"  E[before] = E[after]: exactly for a discrete D, else within 5 standard
+#               errors of a Monte Carlo mean (derive/expectation.py)
+#   "integral"  the integral of before over wrt[0] ∈ (0, 1) is after (quadrature)
+#   "symmetric-gradient"  before == Σ_{i≤j} after_ij dX_ij for a random symmetric dX
+#   "constrained"  before and after agree on the constraint set: each wrt symbol drawn, then
+#               scaled to unit norm (uᵀu = 1), as a Lagrangian agrees with its objective
+Relation = Literal[
+    "equal",
+    "gradient",
+    "jacobian",
+    "solve",
+    "constant",
+    "pointwise",
+    "monte-carlo",
+    "integral",
+    "symmetric-gradient",
+    "constrained",
+]
 
 
 @dataclass(frozen=True)
@@ -94,10 +113,18 @@ class Step:
 class Claim:
     """A statement about the result checked against an independent method.
 
+    kind "expectation": `function`, affine in expectations over one x ∼ D, has the value
+    `expr` (exactly for a Bernoulli D, else by Monte Carlo within 5 standard errors).
+    kind "integral": the integral of `function` over wrt[0] ∈ (0, 1) is `expr` (quadrature).
     kind "gradient"/"hessian"/"jacobian": `expr` equals JAX's derivative of `function`
-    with respect to `wrt`. kind "stationary": JAX's gradient of `function` with respect to
+    with respect to `wrt`. kind "symmetric-gradient": `expr` equals JAX's gradient of
+    `function` with respect to the free entries X_ij, i ≤ j, of a symmetric X.
+    kind "stationary": JAX's gradient of `function` with respect to
     `wrt` vanishes where each symbol in `at` takes its value. kind "constant": `function`
-    minus `expr` does not change with `wrt`.
+    minus `expr` does not change with `wrt`. kind "reference": an independent numeric method
+    named by `method` (e.g. "numpy.linalg.eigh") agrees with the derived expressions:
+    ``reference(values, value)`` returns (derived, expected) arrays that must be equal, where
+    `values` are the trial's inputs by name and ``value(e, values)`` evaluates an expression.
     """
 
     kind: str
@@ -106,6 +133,10 @@ class Claim:
     function: sp.Basic
     wrt: tuple[str, ...]
     at: tuple[tuple[str, sp.Basic], ...] = ()
+    method: str = ""
+    reference: Callable[..., tuple[Any, Any]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True)
@@ -126,12 +157,30 @@ class CheckReport:
     seed: int
     items: tuple[ItemCheck, ...]
     failure: str = ""
+    #: the largest |Monte Carlo mean − closed form| in standard errors (None: no such item);
+    #: those items' `max_rel_error` holds this measure, and `max_rel_error` above omits them
+    max_standard_errors: float | None = None
 
     def summary(self) -> str:
-        if self.passed:
+        if self.passed and self.max_standard_errors is not None:
             return (
-                f"verified against JAX autodiff: {self.trials} trials, "
-                f"max relative error {self.max_rel_error:.1e}"
+                f"verified: {self.trials} trials, max relative error {self.max_rel_error:.1e}; "
+                f"Monte Carlo expectations within {self.max_standard_errors:.1f} standard "
+                "errors (5 allowed)"
+            )
+        if self.passed:
+            # Methods other than JAX's (a "reference" claim's numpy.linalg.eigh) are named too;
+            # JAX only when an item used it: a claim against jax.grad, or a step whose random
+            # direction dX was pushed through jax.jvp.
+            named = ("numpy", "tanh-sinh", "exact expectation")  # and the expectation checks
+            others = sorted({i.method for i in self.items if i.method.startswith(named)})
+            jax = any(i.method.startswith("jax") or " random" in i.method for i in self.items)
+            if jax:
+                how = "against " + " and ".join(["JAX autodiff", *others])
+            else:
+                how = " and against ".join(["by evaluation at random inputs", *others])
+            return (
+                f"verified {how}: {self.trials} trials, max relative error {self.max_rel_error:.1e}"
             )
         return f"NOT VERIFIED: {self.failure}"
 
@@ -154,6 +203,11 @@ class Derivation:
     verification: CheckReport | None = None
     name: str = ""
     remarks: tuple[str, ...] = ()
+    # Named shared factors (δ₂ := p − y), each (symbol, expression) in order; a later one may
+    # use an earlier one. Printed as "where"; the checker computes each symbol from its
+    # expression on every trial. An entry (lhs, rhs, compute) is computed instead by
+    # compute(values) -> {name: array}, a numeric method (U, Σ, V of A = UΣVᵀ by an SVD).
+    definitions: tuple[tuple[Any, ...], ...] = ()
 
     @property
     def result(self) -> sp.Basic:
@@ -176,11 +230,23 @@ class Derivation:
         """A callable of the result taking the symbols as keyword arrays.
 
         Vectors are passed as 1-D arrays; the return value has the result's shape, with
-        column vectors returned as 1-D arrays and scalars as 0-d arrays.
+        column vectors returned as 1-D arrays and scalars as 0-d arrays. Built from the
+        generated `source`; a result the code generator cannot lower is evaluated node by
+        node (derive.evaluate) instead.
         """
-        from derive.evaluate import compile_function
+        from derive.codegen import derivation_function
 
-        return compile_function(self.result, self.given, backend=backend)
+        return derivation_function(self, backend)
+
+    def source(self, backend: str = "numpy") -> str:
+        """Standalone Python source of the result for "numpy" or "jax" (see derive.codegen).
+
+        One function, ``grad_x(...)`` for ∂f/∂x, with the formula in its docstring, common
+        subexpressions computed once, solves instead of inverses; it needs NumPy or JAX only.
+        """
+        from derive.codegen import derivation_source
+
+        return derivation_source(self, backend)
 
     # --- printing ------------------------------------------------------------------------
     def to_latex(self, standalone: bool = False) -> str:
@@ -221,6 +287,8 @@ class Context:
 
     varying: frozenset = frozenset()
     assume: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: memo of `derive.simplify.tidy` under this context (expressions are immutable)
+    tidied: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def depends(self, e: sp.Basic) -> bool:
         """Whether e depends on a varying symbol (so d(e) may be nonzero)."""
@@ -231,4 +299,26 @@ class Context:
         return bool(self.assume.get(name, frozenset()) & set(kinds))
 
     def symmetric(self, e: sp.Basic) -> bool:
-        return isinstance(e, sp.MatrixSymbol) and self.has(e.name, "symmetric", "spd")
+        """Whether e is symmetric: declared so, or by structure (I, diag(v), XᵀX, XᵀSX,
+        S⁻¹, Sᵀ, sums and scalar multiples of symmetric matrices)."""
+        if isinstance(e, sp.MatrixSymbol):
+            return self.has(e.name, "symmetric", "spd")
+        if not getattr(e, "is_Matrix", False) or e.shape[0] != e.shape[1]:
+            return False
+        if isinstance(e, (sp.Identity, sp.ZeroMatrix, sp.OneMatrix, DiagMatrix)):
+            return True
+        if isinstance(e, (sp.Inverse, sp.Transpose)):
+            return self.symmetric(e.arg)
+        if isinstance(e, sp.MatAdd):
+            return all(self.symmetric(t) for t in e.args)
+        if isinstance(e, sp.MatMul):
+            mats = [a for a in e.args if getattr(a, "is_Matrix", False)]
+            half, odd = divmod(len(mats), 2)
+            palindrome = all(_transposed(mats[i]) == mats[-1 - i] for i in range(half))
+            return palindrome and (not odd or self.symmetric(mats[half]))
+        return False
+
+
+def _transposed(e: sp.Basic) -> sp.Basic:
+    """Xᵀ as a node, (Xᵀ)ᵀ = X: enough to recognise XᵀX and XᵀSX by structure."""
+    return e.arg if isinstance(e, sp.Transpose) else sp.Transpose(e)

@@ -3,7 +3,15 @@
 Shipped as ``derive.rules``. Importing it registers every rule; look one up with `get`.
 """
 
-from derive.rules import algebra, differential, probability  # noqa: F401  (register rules)
+from derive.rules import (  # noqa: F401  (register rules)
+    algebra,
+    constrained,
+    differential,
+    entrywise,
+    expectation,
+    probability,
+    regression,
+)
 from derive.rules.registry import all_rules, get, register, search
 
 __all__ = ["all_rules", "get", "register", "search"]

@@ -14,6 +14,7 @@ the parameter from ``ctx.varying``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -34,6 +35,7 @@ MU = sp.Symbol("mu", real=True)
 SIGMA2 = sp.Symbol("sigma^2", positive=True)
 P = sp.Symbol("p", positive=True)
 LAMBDA = sp.Symbol("lambda", positive=True)
+B = sp.Symbol("b", positive=True)
 
 
 def over_data(k: sp.Symbol = i) -> tuple:
@@ -245,9 +247,20 @@ class Family:
     set_aside: tuple[str, ...] = ()
     as_mean: bool = False
     set_aside_note: str = ""
+    #: the rule (and the note) solving ∂NLL/∂θ = 0 for θ, where it is not `STATIONARY`
+    solvers: dict[str, tuple[Rule, str]] = field(default_factory=dict)
+    #: parameters in which the NLL is not twice differentiable (|xᵢ − μ| in μ): they have
+    #: no second-order step; a `reference` claim checks instead that θ̂ minimises the NLL
+    nonsmooth: tuple[str, ...] = ()
+    remarks: tuple[str, ...] = ()
 
     def show(self, name: str) -> str:
         return self.symbols.get(name, name)
+
+    @property
+    def smooth(self) -> tuple[sp.Symbol, ...]:
+        """The parameters in which the NLL is twice differentiable."""
+        return tuple(t for t in self.params if t.name not in self.nonsmooth)
 
 
 def _density_rule(
@@ -375,6 +388,174 @@ EXPONENTIAL_DENSITY = _density_rule(
 )
 
 
+def _laplace_density(obs: sp.Basic, mu: sp.Basic, b: sp.Basic) -> sp.Expr:
+    """(2b)⁻¹ exp(−|x − μ|/b), kept as written."""
+    return sp.Mul(
+        sp.Pow(2 * b, -1, evaluate=False),
+        sp.exp(-sp.Abs(obs - mu) / b, evaluate=False),
+        evaluate=False,
+    )
+
+
+LAPLACE_DENSITY = _density_rule(
+    "laplace",
+    source="definition of the Laplace (double exponential) distribution",
+    statement=(r"p(x \mid \mu, b) = \frac{1}{2b}\exp\left(-\frac{|x - \mu|}{b}\right),\ b > 0"),
+    conditions=("b > 0",),
+    # Symmetric about μ, with tails falling by e^{−|t|/b}: p(μ + t) / p(μ) = e^{−|t|/b}.
+    examples=lambda: [
+        RuleExample(
+            _laplace_density(MU + _t, MU, B) / _laplace_density(MU, MU, B),
+            sp.exp(-sp.Abs(_t) / B),
+            assume={"b": ("positive",)},
+        ),
+        RuleExample(
+            _laplace_density(MU - _t, MU, B),
+            sp.exp(-sp.Abs(_t) / B) / (2 * B),
+            assume={"b": ("positive",)},
+        ),
+    ],
+)
+
+
+# --- the median (the location estimate of the Laplace) ----------------------------------
+
+
+def _step(u: sp.Expr) -> sp.Expr:
+    """(1 + sign u)/2: 1 for u > 0, 0 for u < 0 (only used where u ≠ 0)."""
+    return (1 + sp.sign(u)) / 2
+
+
+class Median(sp.Expr):
+    """median(x_1, …, x_n): the middle order statistic for odd n, the midpoint of the two
+    middle ones for even n (ties allowed).
+
+    Evaluates through `as_definition`, a formula in sign(·) that the numeric evaluator
+    computes: the median is the midpoint of the distinct values x_l with at least n/2
+    observations at or below them and at least n/2 at or above them (one value for odd n,
+    the two middle values for even n).
+    """
+
+    is_commutative = True
+    is_real = True
+
+    def __new__(cls, data: sp.IndexedBase, count: sp.Expr) -> Median:
+        return sp.Basic.__new__(cls, data, count)
+
+    @property
+    def data(self) -> sp.IndexedBase:
+        return self.args[0]
+
+    @property
+    def count(self) -> sp.Expr:
+        return self.args[1]
+
+    def doit(self, **hints) -> Median:
+        return self  # a value, not a formula to expand
+
+    def as_definition(self) -> sp.Expr:
+        """∑_l x_l w_l / ∑_l w_l with w_l = [C_l ≥ n/2][G_l ≥ n/2] / E_l: C_l, G_l, E_l count
+        the observations at or below, at or above, and equal to x_l (so each distinct value
+        counts once). C_l − n/2 is a multiple of 1/2, so the offset 1/4 keeps sign(·) ≠ 0."""
+        return _median_formula(self.data, self.count)
+
+    def _observations(self, printer) -> str:
+        first, last = printer._print(self.data[1]), printer._print(self.data[self.count])
+        return f"{first}, ..., {last}"
+
+    def _sympystr(self, printer) -> str:
+        return f"median({self._observations(printer)})"
+
+    def _latex(self, printer) -> str:
+        obs = self._observations(printer).replace("...", r"\dots")
+        return rf"\operatorname{{median}}\left({obs}\right)"
+
+
+# Building the formula costs seconds of SymPy (sign and Abs simplify their arguments), and
+# the evaluator asks for it on every evaluation: build it once per (data, count).
+@functools.lru_cache(maxsize=16)
+def _median_formula(x: sp.IndexedBase, k: sp.Expr) -> sp.Expr:
+    """The formula of `Median.as_definition`."""
+    l_, m_ = sp.Dummy("l", integer=True), sp.Dummy("m", integer=True)
+    s = sp.sign(x[l_] - x[m_])
+    below = sp.Sum((2 + s - sp.Abs(s)) / 2, (m_, 1, k))
+    above = sp.Sum((2 - s - sp.Abs(s)) / 2, (m_, 1, k))
+    equal = sp.Sum(1 - sp.Abs(s), (m_, 1, k))
+    quarter = sp.Rational(1, 4)
+    w = _step(below - k / 2 + quarter) * _step(above - k / 2 + quarter) / equal
+    return sp.Sum(x[l_] * w, (l_, 1, k)) / sp.Sum(w, (l_, 1, k))
+
+
+def _sign_sum(g: sp.Expr, theta: sp.Symbol) -> sp.IndexedBase | None:
+    """The data x when g = c·∑_{i=1}^{n} sign(±(θ − x_i)) with c ≠ 0 free of θ, else None."""
+    c, rest = g.as_independent(theta, as_Add=False)
+    if c == 0 or not isinstance(rest, sp.Sum) or len(rest.limits) != 1:
+        return None
+    k, lo, hi = rest.limits[0]
+    if lo != 1 or hi != n:
+        return None
+    sign = -rest.function if rest.function.could_extract_minus_sign() else rest.function
+    if not isinstance(sign, sp.sign):
+        return None
+    u = sign.args[0]
+    for arg in (u, -u):
+        obs = theta - arg  # u = θ − x_k, so x_k = θ − u
+        if isinstance(obs, sp.Indexed) and obs.indices == (k,) and not obs.has(theta):
+            return obs.base
+    return None
+
+
+def solve_median(g: sp.Expr, ctx: Context) -> Median:
+    """The θ where c·∑ sign(θ − x_i) vanishes: the median of x_1, …, x_n.
+
+    A step function of θ has no closed-form zero in the symbolic sense; it is zero between
+    the middle order statistics (at the median for odd n, anywhere in between for even n).
+    """
+    (theta,) = ctx.varying
+    data = _sign_sum(g, theta)
+    if data is None:
+        raise UnsupportedError(
+            f"the median as the zero of {g}", f"it is not c·∑ sign({theta} − x_i)"
+        )
+    return Median(data, n)
+
+
+MEDIAN = register(
+    Rule(
+        id="optimum.median",
+        name="The median minimises the sum of absolute deviations",
+        source=(
+            "theorem: ∑|xᵢ − μ| is convex in μ with derivative ∑ sign(μ − xᵢ) away from the "
+            "data, negative below the median and positive above it (Hastie, Tibshirani & "
+            "Friedman, The Elements of Statistical Learning, 2nd ed., §10.6: the L1 loss "
+            "is minimised by the median)"
+        ),
+        statement=(
+            r"\sum_{i=1}^{n}\operatorname{sign}(\mu - x_i) = 0 \text{ at } "
+            r"\hat\mu = \operatorname{median}(x_1, \dots, x_n) "
+            r"= \arg\min_\mu \sum_{i=1}^{n}|x_i - \mu|"
+        ),
+        conditions=("x₁, …, xₙ distinct (as with probability 1 for continuous data)",),
+        apply=solve_median,
+        examples=lambda: [
+            RuleExample(
+                sp.Sum(sp.sign(MU - x[i]), over_data()) / B,
+                Median(x, n),
+                wrt=("mu",),
+                assume={"b": ("positive",)},
+                relation="solve",
+            ),
+            RuleExample(
+                -sp.Sum(sp.sign(x[i] - MU), over_data()),
+                Median(x, n),
+                wrt=("mu",),
+                relation="solve",
+            ),
+        ],
+    )
+)
+
+
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
@@ -436,6 +617,47 @@ FAMILIES: dict[str, Family] = {
             data=("positive",),
             symbols={"lambda": "λ"},
             estimators={"lambda": "λ̂ = n/∑xᵢ = 1/x̄, the reciprocal of the sample mean"},
+        ),
+        Family(
+            name="laplace",
+            title="the Laplace distribution",
+            params=(MU, B),
+            density=_laplace_density(x[i], MU, B),
+            density_rule=LAPLACE_DENSITY,
+            assumptions={"b": ("positive",)},
+            symbols={"mu": "μ"},
+            estimators={
+                "mu": "μ̂ = median(x₁, …, xₙ), the sample median (for odd n the middle order "
+                "statistic x₍₍ₙ₊₁₎/₂₎; for even n every point between the two middle "
+                "observations minimises the NLL, and the median is their midpoint)",
+                "b": "b̂ = (1/n)∑|xᵢ − μ̂|, the mean absolute deviation from the median",
+            },
+            nll_note=("NLL = n·log(2b) + (1/b)∑|xᵢ − μ|: in μ, the sum of absolute errors"),
+            set_aside=("mu",),
+            as_mean=True,
+            set_aside_note=(
+                "for fixed b, the term n·log(2b) does not depend on μ: set it aside. What is "
+                "left is n/b times the mean absolute error (1/n)∑|xᵢ − μ|, so minimising the "
+                "NLL over μ is minimising the MAE"
+            ),
+            solvers={
+                "mu": (
+                    MEDIAN,
+                    "set ∂NLL/∂μ = 0: (1/b)∑ sign(μ − xᵢ) is (the number of observations "
+                    "below μ minus the number above)/b, a step function of μ, so the "
+                    "equation has no closed-form solution in the symbolic sense. The sum "
+                    "changes sign at the median, the minimiser of ∑|xᵢ − μ|, and is zero "
+                    "there (for odd n at the middle observation, for even n anywhere between "
+                    "the two middle ones): μ̂ = median(x₁, …, xₙ), whatever b",
+                )
+            },
+            nonsmooth=("mu",),
+            remarks=(
+                "in μ the NLL (1/b)∑|xᵢ − μ| + n·log(2b) is convex and piecewise linear: "
+                "its second derivative is 0 away from the data, so the second-derivative "
+                "test says nothing, but convexity makes the median, where the derivative "
+                "changes sign, a global minimiser for every b; b̂ then minimises over b",
+            ),
         ),
     )
 }
@@ -719,11 +941,16 @@ SET_ASIDE = register(
 # --- first- and second-order conditions ---------------------------------------------------
 
 
+_REAL_X = sp.IndexedBase("x", real=True)
+
+
 def derivative(e: sp.Expr, ctx: Context) -> sp.Expr:
     """∂e/∂θ for the one varying scalar θ: SymPy's scalar `diff` (sums differentiated term
     by term), then constant factors taken out of each sum."""
     (theta,) = ctx.varying
-    d = sp.diff(e, theta)
+    # The observations are real numbers: so told, SymPy differentiates |xᵢ − μ| to
+    # sign(μ − xᵢ) instead of through re(·) and im(·).
+    d = sp.diff(e.xreplace({x: _REAL_X}), theta).xreplace({_REAL_X: x})
     return d.replace(lambda s: pull_constants(s) is not None, pull_constants)
 
 
@@ -757,15 +984,16 @@ DERIVATIVE = register(
 
 
 def hold_sums(e: sp.Expr) -> tuple[sp.Expr, dict[sp.Dummy, sp.Sum]]:
-    """e with each outermost sum replaced by a symbol, and the map back to the sums.
+    """e with each outermost sum (or 1×1 matrix product) replaced by a symbol, and the map
+    back to them.
 
-    The data enter only through sums, so solving for a parameter outside them (or
-    simplifying) can treat each sum as an opaque number.
+    The data enter only through sums and matrix products, so solving for a parameter outside
+    them (or simplifying) can treat each as an opaque number.
     """
     found: dict[sp.Sum, sp.Dummy] = {}
 
     def walk(node: sp.Basic) -> sp.Basic:
-        if isinstance(node, sp.Sum):
+        if isinstance(node, (sp.Sum, MatScalar)):
             return found.setdefault(node, sp.Dummy("S"))
         if not node.args or isinstance(node, sp.Symbol):
             return node
@@ -783,7 +1011,7 @@ def solve_stationary(e: sp.Expr, ctx: Context) -> sp.Expr:
     if inside:
         raise UnsupportedError(f"solving for {theta} inside a sum over the data", f"in {inside[0]}")
     held, back = hold_sums(e)
-    sols = sp.solve(held, theta)
+    sols = sp.solve(held, theta, simplify=False)
     if len(sols) != 1:
         raise UnsupportedError(
             f"a closed-form maximum-likelihood estimate of {theta}",

@@ -21,7 +21,7 @@ from derive.model import Context, Rule
 from derive.rules import probability as pr
 from tests.conftest import SHARED
 
-FAMILIES = ("gaussian", "bernoulli", "poisson", "exponential")
+FAMILIES = ("gaussian", "bernoulli", "poisson", "exponential", "laplace")
 EQUATIONS = SHARED / "cookbook" / "equations.md"
 H = 1e-6  # finite-difference step
 
@@ -49,6 +49,8 @@ def draw(rng: np.random.Generator, kinds: tuple[str, ...], size: int | None = No
 
 def _data_free(e: sp.Basic, data: np.ndarray | None) -> sp.Basic:
     """e with DensityOf written out, sums over i = 1..n expanded and x[k] replaced by data."""
+    if data is not None:  # the median's meaning, by numpy (its formula is tested on its own)
+        e = e.replace(lambda a: isinstance(a, pr.Median), lambda a: sp.Float(np.median(data)))
     e = e.replace(lambda a: isinstance(a, MatScalar), lambda a: a.arg.as_explicit()[0, 0])
     e = e.replace(lambda a: isinstance(a, sp.Determinant), lambda a: a.arg.as_explicit().det())
     e = e.xreplace({pr.n: len(data) if data is not None else 4}).doit()
@@ -286,6 +288,15 @@ def test_every_claim_holds_on_random_data(family):
             at = {k: compiled(v, [], data)() for k, v in c.at}
             for w in c.wrt:
                 assert abs(partial(f, at, w)) < 1e-6, f"{c.label}: ∂/∂{w} ≠ 0"
+        elif c.kind == "reference":  # its callback, fed by SymPy instead of derive.evaluate
+
+            def value(e, vals):
+                return np.asarray(compiled(e, names, data)(**{k: float(vals[k]) for k in names}))
+
+            got, want = c.reference(
+                {"x": data, **{k: np.asarray(v) for k, v in values.items()}}, value
+            )
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, err_msg=c.label)
         else:
             raise AssertionError(f"unexpected claim kind {c.kind}")
 
@@ -426,3 +437,286 @@ def test_gaussian_passes_the_jax_check(gaussian):
     )
     report = gaussian.check(trials=3)
     assert report.passed, report.failure
+
+
+# --- models with matrix parameters -----------------------------------------------------------
+
+MATRIX_FAMILIES = ("linear-regression", "logistic-regression", "mvn", "categorical")
+
+
+def _model_values(seed: int, n: int = 9, d: int = 3) -> tuple[dict, dict]:
+    """Random data and parameters for the matrix models (n > d, non-symmetric X)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(d, d))
+    values = {
+        "X": rng.normal(size=(n, d)),
+        "y": rng.normal(size=(n, 1)),
+        "w": rng.normal(size=(d, 1)),
+        "sigma^2": np.asarray(rng.uniform(0.5, 2.0)),
+        "mu": rng.normal(size=(d, 1)),
+        "Sigma": a @ a.T + d * np.eye(d),
+    }
+    return values, {"n": n, "d": d}
+
+
+def _ev(e: sp.Basic, values: dict, dims: dict) -> np.ndarray:
+    from derive.evaluate import evaluate
+
+    return np.asarray(evaluate(e, values, dims), dtype=float)
+
+
+@pytest.fixture(scope="module")
+def matrix_models():
+    return {f: mle_derivation(f) for f in MATRIX_FAMILIES}
+
+
+@pytest.mark.parametrize("family", MATRIX_FAMILIES)
+def test_matrix_models_apply_registered_rules_and_verify(matrix_models, family):
+    d = matrix_models[family]
+    for step in d.steps:
+        assert rules.get(step.rule.id).ref == step.rule
+    report = d.check(trials=2, seed=3)
+    assert report.passed, report.failure
+    assert any(c.kind in ("gradient", "hessian") for c in d.claims)
+
+
+def test_linear_regression_is_least_squares_and_maximises_the_likelihood(matrix_models):
+    d = matrix_models["linear-regression"]
+    ids = [s.rule.id for s in d.steps]
+    assert ids[:3] == ["density.linear-regression", "nll.definition", "nll.set-aside"]
+    assert "optimum.linear-stationary" in ids
+    (w_hat, w_est), (s_hat, s_est) = d.results
+    assert str(w_hat) == "w_hat" and str(s_hat) == "sigma^2_hat"
+    for seed in range(3):
+        values, dims = _model_values(seed)
+        X, y = values["X"], values["y"]
+        w = _ev(w_est, values, dims)
+        ref, *_ = np.linalg.lstsq(X, y, rcond=None)
+        np.testing.assert_allclose(w, ref, rtol=1e-10, atol=1e-12)
+        s2 = float(_ev(s_est, values, dims))
+        assert s2 == pytest.approx(float(np.mean((y - X @ ref) ** 2)), rel=1e-10)
+        # The Hessian of the NLL in (w, σ²) at the estimates is positive definite.
+        n, k = X.shape
+        h = np.zeros((k + 1, k + 1))
+        h[:k, :k] = X.T @ X / s2
+        h[:k, k] = h[k, :k] = (-X.T @ (y - X @ w) / s2**2).ravel()
+        h[k, k] = -n / (2 * s2**2) + float(np.sum((y - X @ w) ** 2)) / s2**3
+        assert np.all(np.linalg.eigvalsh(h) > 0)
+
+
+def test_logistic_regression_has_no_closed_form_and_newton_converges(matrix_models):
+    d = matrix_models["logistic-regression"]
+    assert "loss.bce-logits" in [s.rule.id for s in d.steps]
+    assert any("no closed form" in r for r in d.remarks)
+    (_, g), (_, h), (_, newton) = d.results
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(40, 3))
+    y = (X @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=40) > 0).astype(float)[:, None]
+    w = np.zeros((3, 1))
+    dims = {"n": 40, "d": 3}
+    for _ in range(25):
+        w = _ev(newton, {"X": X, "y": y, "w": w}, dims)
+    grad = _ev(g, {"X": X, "y": y, "w": w}, dims)
+    assert np.max(np.abs(grad)) < 1e-9
+    assert np.all(np.linalg.eigvalsh(_ev(h, {"X": X, "y": y, "w": w}, dims)) > 0)
+
+
+def test_mvn_gives_the_sample_mean_and_covariance_and_a_maximum(matrix_models):
+    d = matrix_models["mvn"]
+    ids = [s.rule.id for s in d.steps]
+    assert ids[0] == "density.mvn" and "optimum.inverse-sandwich" in ids
+    assert "logdet.scale" in ids
+    (_, mu_est), (_, s_est) = d.results
+    for seed in range(3):
+        values, dims = _model_values(seed)
+        X = values["X"]
+        mu, S = _ev(mu_est, values, dims), _ev(s_est, values, dims)
+        np.testing.assert_allclose(mu.ravel(), X.mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(S, np.cov(X.T, bias=True), rtol=1e-10, atol=1e-12)
+        nll = -_ev(d.objective, {**values, "mu": mu, "Sigma": S}, dims)
+        rng = np.random.default_rng(seed)
+        for _ in range(5):  # the NLL is larger at perturbed parameters
+            e = 0.05 * rng.normal(size=S.shape)
+            moved = {**values, "mu": mu + 0.05 * rng.normal(size=mu.shape), "Sigma": S + e @ e.T}
+            assert -_ev(d.objective, moved, dims) > nll
+
+
+def test_matrix_solvers_refuse_what_they_cannot_solve():
+    from derive.rules import regression as rg
+
+    w = sp.MatrixSymbol("w", 3, 1)
+    ctx = Context(varying=frozenset({w}))
+    nonlinear = sp.MatMul(sp.MatrixSymbol("A", 3, 3), rg.elementwise(sp.tanh, w))
+    with pytest.raises(UnsupportedError, match="not affine"):
+        rg.solve_linear(nonlinear, ctx)
+    S = sp.MatrixSymbol("Sigma", 3, 3)
+    with pytest.raises(UnsupportedError, match="solving for Sigma"):
+        rg.solve_sandwich(sp.MatMul(S, S), Context(varying=frozenset({S})))
+
+
+def test_unknown_matrix_family_lists_all_families():
+    with pytest.raises(UnknownNameError, match="linear-regression"):
+        mle_derivation("linear-regresion")
+
+
+# --- the Laplace: the median, with no closed-form zero of the derivative ----------------------
+
+
+@pytest.fixture(scope="module")
+def laplace():
+    return mle_derivation("laplace")
+
+
+def test_median_node_evaluates_to_numpy_median_with_ties_and_even_n():
+    from derive.evaluate import evaluate
+
+    rng = np.random.default_rng(11)
+    median = pr.Median(pr.x, pr.n)
+    assert str(median) == "median(x[1], ..., x[n])"
+    assert sp.latex(median) == r"\operatorname{median}\left({x}_{1}, \dots, {x}_{n}\right)"
+    for size in range(1, 10):
+        for ties in (False, True):
+            data = rng.integers(0, 3, size).astype(float) if ties else rng.normal(size=size)
+            for backend in ("numpy", "jax") if size in (4, 5) else ("numpy",):
+                got = evaluate(median, {"x": data}, {"n": size}, backend=backend)
+                assert float(got) == pytest.approx(float(np.median(data)), abs=1e-12), data
+
+
+def test_laplace_nll_is_the_mean_absolute_error(laplace):
+    ids = [s.rule.id for s in laplace.steps]
+    assert ids[:2] == ["likelihood.iid", "density.laplace"]
+    for rid in ("nll.set-aside", "optimum.median", "optimum.stationary", "optimum.joint"):
+        assert rid in ids
+    for step in laplace.steps:
+        assert rules.get(step.rule.id).ref == step.rule
+    (view,) = [s for s in laplace.steps if s.rule.id == "nll.set-aside"]
+    assert "mean absolute error" in view.note
+    rng = np.random.default_rng(12)
+    data, b, mu = rng.normal(size=7), 1.3, 0.2
+    mae = float(np.mean(np.abs(data - mu)))
+    assert close(compiled(view.after, ["mu", "b"], data)(mu=mu, b=b), 7 / b * mae)
+    nll = compiled(view.before, ["mu", "b"], data)(mu=mu, b=b)
+    assert close(nll, 7 * math.log(2 * b) + 7 * mae / b)
+
+
+def test_laplace_derivative_is_a_sign_sum_with_no_closed_form_zero(laplace):
+    (solve,) = [s for s in laplace.steps if s.rule.id == "optimum.median"]
+    assert solve.before.has(sp.sign) and isinstance(solve.after, pr.Median)
+    assert "no closed-form solution" in solve.note
+    # ∂NLL/∂μ = (1/b)∑ sign(μ − xᵢ): (#below − #above)/b at μ between observations
+    rng = np.random.default_rng(13)
+    data = rng.normal(size=9)
+    for mu in (-3.0, np.sort(data)[2] + 1e-3, 3.0):
+        want = float(np.sum(np.sign(mu - data))) / 0.8
+        assert close(compiled(solve.before, ["mu", "b"], data)(mu=mu, b=0.8), want)
+    assert any("second-derivative test says nothing" in r for r in laplace.remarks)
+    assert "n/b̂² > 0" in laplace.remarks[0]
+    with pytest.raises(UnsupportedError, match="median"):
+        pr.solve_median(pr.MU**2 - pr.n, Context(varying=frozenset({pr.MU})))
+
+
+def test_laplace_estimates_minimise_the_nll_on_odd_and_even_n(laplace):
+    from derive.evaluate import evaluate
+
+    (_, mu_est), (_, b_est) = laplace.results
+    nll = [s for s in laplace.steps if s.rule.id == "nll.definition"][0].after
+    (grad_mu,) = [s.before for s in laplace.steps if s.rule.id == "optimum.median"]
+    rng = np.random.default_rng(14)
+    for size in (7, 8, 9, 10, 11):
+        data = rng.standard_t(3, size)
+        dims = {"n": size}
+        mu = float(evaluate(mu_est, {"x": data}, dims))
+        b = float(evaluate(b_est, {"x": data}, dims))
+        assert mu == pytest.approx(float(np.median(data)), abs=1e-12)
+        assert b == pytest.approx(float(np.mean(np.abs(data - np.median(data)))), rel=1e-12)
+
+        def f(m: float, s: float, data=data, dims=dims) -> float:
+            return float(evaluate(nll, {"x": data, "mu": np.asarray(m), "b": np.asarray(s)}, dims))
+
+        sign_sum = float(evaluate(grad_mu, {"x": data, "mu": np.asarray(mu), "b": 1.0}, dims))
+        assert sign_sum == 0.0  # odd n: the middle observation; even n: between the middle two
+        best = f(mu, b)
+        for m in np.concatenate([data, mu + np.array([-1, -1e-3, 1e-3, 1]), rng.normal(size=20)]):
+            assert best <= f(float(m), b) + 1e-12
+        for s in (0.5 * b, 0.99 * b, 1.01 * b, 2 * b):
+            assert best < f(mu, s)
+    # on random odd-n data the derivation's own claim (numpy.median) passes the checker
+    report = laplace.check(trials=3, seed=5)
+    assert report.passed, report.failure
+    assert any(i.method == "numpy.median" and i.passed for i in report.items)
+
+
+# --- the categorical: a Lagrange multiplier on the simplex --------------------------------------
+
+
+def _onehot(labels: np.ndarray, k: int) -> np.ndarray:
+    out = np.zeros((k, labels.size))
+    out[labels, np.arange(labels.size)] = 1.0
+    return out
+
+
+def test_categorical_uses_a_cited_lagrange_multiplier(matrix_models):
+    d = matrix_models["categorical"]
+    ids = [s.rule.id for s in d.steps]
+    assert ids[:3] == ["density.categorical-sample", "nll.definition", "constrained.lagrange"]
+    assert "Appendix E" in rules.get("constrained.lagrange").source
+    for rid in ("optimum.clear-denominators", "optimum.linear-stationary", "onehot.column-sums"):
+        assert rid in ids
+    (nll,) = [s for s in d.steps if s.rule.id == "nll.definition"]
+    assert "cross-entropy" in nll.note
+    (lagrange,) = [s for s in d.steps if s.rule.id == "constrained.lagrange"]
+    # ℒ equals the NLL on the simplex and differs from it off the simplex
+    from derive.evaluate import evaluate
+
+    rng = np.random.default_rng(15)
+    Y = _onehot(rng.integers(0, 4, 9), 4)
+    dims = {"n": 9, "K": 4}
+    lam = np.asarray(1.7)
+    on = rng.dirichlet(np.ones(4))[:, None]
+    off = on * 1.3
+
+    def at(e, p):
+        return float(evaluate(e, {"Y": Y, "pi": p, "lambda": lam}, dims))
+
+    assert at(lagrange.after, on) == pytest.approx(at(lagrange.before, on), rel=1e-12)
+    assert at(lagrange.after, off) != pytest.approx(at(lagrange.before, off), rel=1e-3)
+
+
+def test_categorical_estimate_is_the_class_frequencies_and_maximises(matrix_models):
+    from derive.evaluate import evaluate
+
+    d = matrix_models["categorical"]
+    (pi_hat, pi_est), (lam_hat, lam_est) = d.results
+    assert str(pi_hat) == "pi_hat" and lam_est == pr.n
+    rng = np.random.default_rng(16)
+    for k, n, labels in ((3, 8, None), (4, 7, None), (5, 6, np.array([0, 0, 2, 2, 2, 4]))):
+        labels = rng.integers(0, k, n) if labels is None else labels  # the last: classes 1, 3 empty
+        Y = _onehot(labels, k)
+        dims = {"n": n, "K": k}
+        p = np.asarray(evaluate(pi_est, {"Y": Y}, dims)).reshape(k, 1)
+        np.testing.assert_allclose(p.ravel(), np.bincount(labels, minlength=k) / n, rtol=1e-14)
+
+        def ell(q, Y=Y, dims=dims):
+            return float(evaluate(d.objective, {"Y": Y, "pi": q}, dims))
+
+        best = ell(p)
+        for q in rng.dirichlet(np.ones(k), 100):
+            assert ell(q[:, None]) < best
+        # the derivation's own reference claim, on this data (an empty class included)
+        (claim,) = [c for c in d.claims if c.kind == "reference"]
+
+        def value(e, vals, dims=dims):
+            return np.asarray(evaluate(e, vals, dims))
+
+        got, want = claim.reference({"Y": Y, "pi": p, "lambda": np.asarray(1.0)}, value)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_categorical_refuses_options_and_clear_denominators_refuses_other_forms():
+    with pytest.raises(InputError, match="no options"):
+        mle_derivation("categorical", smoothing=1)
+    from derive.rules import regression as rg
+
+    K = sp.Symbol("K", integer=True, positive=True)
+    pi, a = sp.MatrixSymbol("pi", K, 1), sp.MatrixSymbol("a", K, 1)
+    assert rg.CLEAR_DENOMINATORS.apply(sp.HadamardProduct(pi, a), Context()) is None

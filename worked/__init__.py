@@ -12,7 +12,25 @@ from dataclasses import dataclass, replace
 from derive.errors import UnknownNameError
 from derive.model import Derivation
 
-_MODULES = ("gaussian_mle", "softmax_ce")
+_MODULES = (
+    "gaussian_mle",
+    "softmax_ce",
+    "bernoulli_ce",
+    "mlp_backprop",
+    "pca",
+    "svd_from_eig",
+    "ols",
+    "logistic_regression",
+    "mvn_mle",
+)
+# The probability part of the catalogue (issue #5 item 4).
+_MODULES += (
+    "kl_gaussians",
+    "entropy_gaussian",
+    "fisher_bernoulli",
+    "fisher_gaussian",
+    "beta_bernoulli",
+)
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,19 @@ Schema version 1. A document is one object with exactly these keys:
                     applied, its name, its citation); ``note`` a string (may be "");
                     ``relation`` how before and after relate: ``"equal"``, ``"gradient"``
                     (before = tr(afterᵀ dX)), ``"jacobian"`` (before = after · dx),
-                    ``"solve"`` (after makes before vanish) or ``"constant"`` (before − after
-                    does not depend on the variables).
+                    ``"solve"`` (after makes before vanish), ``"constant"`` (before − after
+                    does not depend on the variables), ``"pointwise"`` (the integrands of
+                    expectations agree), ``"monte-carlo"`` (the expectations agree, within
+                    5 standard errors; for those check items ``max_rel_error`` holds the
+                    error in standard errors), ``"integral"`` (∫₀¹ before = after) or
+                    ``"constrained"`` (equal where the constraint holds: each variable
+                    of the step scaled to unit norm, uᵀu = 1) or ``"symmetric-gradient"``
+                    (before = Σ_{i≤j} after_ij dX_ij for a symmetric dX, Cookbook (138)).
 ``result``          the main result (right side of the first result equation) as an
                     expression object, or null when there are no results.
 ``results``         list of result equations, each ``{"lhs", "rhs"}`` of expression objects.
 ``remarks``         list of strings.
+``definitions``     optional: the named shared factors (δ₂ = p − y), each ``{"lhs", "rhs"}``.
 ``check``           null when the derivation was not checked numerically; otherwise
                     ``{"passed", "max_rel_error", "trials", "seed", "items", "failure"}``:
                     ``passed`` a boolean; ``max_rel_error`` a number (null if not finite);
@@ -42,11 +49,11 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, get_args
 
 import sympy as sp
 
-from derive.model import CheckReport, Derivation, Step
+from derive.model import CheckReport, Derivation, Relation, Step
 from derive.render.latex import latex
 from derive.render.text import text
 
@@ -97,7 +104,7 @@ SCHEMA: dict[str, Any] = {
                 "after": {"$ref": "#/$defs/expr"},
                 "rule": {"$ref": "#/$defs/rule"},
                 "note": {"type": "string"},
-                "relation": {"enum": ["equal", "gradient", "jacobian", "solve", "constant"]},
+                "relation": {"enum": list(get_args(Relation))},
             },
             "required": ["lhs", "before", "after", "rule", "note", "relation"],
             "additionalProperties": False,
@@ -145,6 +152,7 @@ SCHEMA: dict[str, Any] = {
         "result": _EXPR_OR_NULL,
         "results": {"type": "array", "items": {"$ref": "#/$defs/equation"}},
         "remarks": {"type": "array", "items": {"type": "string"}},
+        "definitions": {"type": "array", "items": {"$ref": "#/$defs/equation"}},
         "check": {"anyOf": [{"$ref": "#/$defs/check"}, {"type": "null"}]},
     },
     "required": [
@@ -229,6 +237,11 @@ def to_dict(derivation: Derivation) -> dict[str, Any]:
         "result": _expr(d.result) if d.results else None,
         "results": [{"lhs": _expr(lhs), "rhs": _expr(rhs)} for lhs, rhs in d.results],
         "remarks": list(d.remarks),
+        **(
+            {"definitions": [{"lhs": _expr(s), "rhs": _expr(e)} for s, e, *_ in d.definitions]}
+            if d.definitions
+            else {}
+        ),
         "check": _check(d.verification),
     }
 

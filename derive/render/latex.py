@@ -94,7 +94,11 @@ DIFFERENTIAL = POW - 5
 
 # Relations of a step other than "=" (see derive/model.py): "constant" means equal up to an
 # additive constant, which textbooks write with a dotted or c-decorated equals sign.
-RELATION_NOTE = {"constant": "equal up to an additive constant"}
+RELATION_NOTE = {
+    "constant": "equal up to an additive constant",
+    "integral": "integrated over (0, 1)",
+    "constrained": "equal where the constraint holds",
+}
 
 
 # --- structure shared by the printers ---------------------------------------------------------
@@ -173,6 +177,19 @@ def elementwise_parts(e: ElementwiseApplyFunction) -> tuple[sp.Symbol, sp.Expr]:
     return t, fn(t)
 
 
+def norm_power(expr: sp.Basic) -> tuple[sp.Basic | None, int]:
+    """(u, k) when expr is (uᵀu)^(k/2) with k odd: printed ‖u‖₂ᵏ, as written by hand."""
+    if not isinstance(expr, sp.Pow) or not isinstance(expr.base, MatScalar):
+        return None, 0
+    k = 2 * expr.exp
+    inner = expr.base.arg
+    if not (k.is_Integer and k % 2 == 1) or not isinstance(inner, sp.MatMul):
+        return None, 0
+    if len(inner.args) == 2 and inner.args[0] == sp.Transpose(inner.args[1]):
+        return inner.args[1], int(k)
+    return None, 0
+
+
 @dataclass(frozen=True)
 class Row:
     """One displayed line of a derivation.
@@ -195,17 +212,19 @@ class Row:
 def display_rows(steps: Sequence[Step]) -> list[Row]:
     """The lines that display `steps`: each step, plus the start of each chain.
 
-    A step with relation "equal" or "constant" continues the chain above when its lhs is the
+    A step with relation "equal" or "constant" (or "pointwise" or "monte-carlo", which
+    rewrite an expectation) continues the chain above when its lhs is the
     chain's and its `before` is the line above; otherwise a new chain starts with
-    ``lhs = before``. A read-off step states a new equation ``lhs = after`` whose `before` is
-    the line above (or is shown on a "from" line).
+    ``lhs = before``. A read-off step, or a "constrained" one (a Lagrangian from its
+    objective), states a new equation ``lhs = after`` whose `before` is the line above (or is
+    shown on a "from" line).
     """
     rows: list[Row] = []
     shown_lhs: sp.Basic | None = None
     shown: sp.Basic | None = None
     for k, s in enumerate(steps, 1):
         follows = shown is not None and s.before == shown
-        if s.relation in ("equal", "constant"):
+        if s.relation in ("equal", "constant", "pointwise", "monte-carlo"):
             if not (follows and s.lhs == shown_lhs):
                 rows.append(Row("start", s.lhs, s.before))
             rows.append(Row("step", s.lhs, s.after, s, k, chained=True))
@@ -599,6 +618,11 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
     def _print_Pow(self, expr):
         if self._ew is not None and expr.base.has(self._ew[0]):
             return self._sup(expr.base, r"\circ " + self._print(expr.exp))
+        u, k = norm_power(expr)
+        if u is not None:
+            norm = rf"\left\|{self._print(u)}\right\|_2"
+            shown = norm if abs(k) == 1 else f"{norm}^{{{abs(k)}}}"
+            return shown if k > 0 else rf"\frac{{1}}{{{shown}}}"
         if isinstance(expr.base, ScalarDifferentialSymbol):
             return rf"\left({self._print(expr.base)}\right)^{{{self._print(expr.exp)}}}"
         return super()._print_Pow(expr)
@@ -975,6 +999,9 @@ def _fragment(d: Derivation) -> str:
     if d.results:
         results = [f"{latex(lhs)} &= {latex(rhs)}" for lhs, rhs in d.results]
         out += [r"\noindent Result:", r"\begin{align*}", " \\\\\n".join(results), r"\end{align*}"]
+    if d.definitions:
+        where = [f"{latex(name)} &= {latex(e)}" for name, e, *_ in d.definitions]
+        out += [r"\noindent where", r"\begin{align*}", " \\\\\n".join(where), r"\end{align*}"]
     out.append(rf"\noindent\textit{{{escape_text(verification_line(d))}}}")
     return "\n".join(out) + "\n"
 

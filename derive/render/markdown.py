@@ -65,6 +65,10 @@ def render(derivation: Derivation) -> str:
         out += ["**Result.**", ""]
         for lhs, rhs in d.results:
             out += _block(f"{latex(lhs)} = {latex(rhs)}")
+    if d.definitions:
+        out += ["**Where.**", ""]
+        for name, e, *_ in d.definitions:
+            out += _block(f"{latex(name)} = {latex(e)}")
     if d.remarks:
         out += ["**Remarks.**", ""] + [f"- {escape(r)}" for r in d.remarks] + [""]
     out += [f"**Check:** {escape(verification_line(d))}", ""]

@@ -39,6 +39,7 @@ from derive.render.latex import (
     is_negative,
     matmul_parts,
     negate,
+    norm_power,
     verification_line,
 )
 
@@ -102,7 +103,9 @@ def _adjacent(a: str, b: str) -> bool:
         m = _LETTER.match(b)
         rest = b[m.end() :] if m else ""
         return bool(m) and not (rest[:1].isalpha() and rest[0] not in _SCRIPTS)
-    return bool(_SHORT.match(a) and _SHORT.match(b))
+    # a coefficient such as 2λ counts as short: 2λu, as λu
+    bare = a.lstrip("0123456789") or a
+    return bool(_SHORT.match(bare) and _SHORT.match(b))
 
 
 class TextPrinter(NotationMixin, StrPrinter):
@@ -285,6 +288,10 @@ class TextPrinter(NotationMixin, StrPrinter):
     def _print_DiagMatrix(self, expr):
         return self._call("diag", expr.args[0])
 
+    def _print_DiagonalOf(self, expr):
+        """diag(X): the diagonal of a square X as a column vector, as in the LaTeX printer."""
+        return self._call("diag", expr.arg)
+
     _RELATIONS = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 
     def _print_Relational(self, expr):
@@ -383,6 +390,12 @@ class TextPrinter(NotationMixin, StrPrinter):
         b, e = expr.args
         if self._ew is not None and b.has(self._ew[0]):
             return self._sup(b, "∘" + self._exponent(e).lstrip("^"))
+        u, k = norm_power(expr)
+        if u is not None:
+            norm = f"‖{self._print(u)}‖₂" + (
+                "" if abs(k) == 1 else self._exponent(sp.Integer(abs(k)))
+            )
+            return norm if k > 0 else f"1/{norm}"
         if e is sp.S.Half or e == -sp.S.Half:
             root = "√" + self.parenthesize(b, FUNC)
             return root if e is sp.S.Half else f"1/{root}"
@@ -521,6 +534,9 @@ def render(derivation: Derivation) -> str:
     if d.results:
         lines.append("Result:")
         lines += [f"  {text(lhs)} = {text(rhs)}" for lhs, rhs in d.results]
+    if d.definitions:
+        lines.append("Where:")
+        lines += [f"  {text(name)} = {text(e)}" for name, e, *_ in d.definitions]
     if d.remarks:
         lines.append("Remarks:")
         lines += [f"  - {r}" for r in d.remarks]

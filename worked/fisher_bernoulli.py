@@ -1,0 +1,40 @@
+"""The Fisher information of the Bernoulli distribution, I(p) = 1/(p(1 − p)): as the variance
+of the score E[s²] and as −E[∂²ℓ/∂p²], each taken over x ∼ Bern(p) with x^k = x and E[x] = p."""
+
+import sympy as sp
+
+from derive.expectation import entries, fisher_information
+from derive.model import Derivation, Given
+from derive.rules import expectation as ex
+from derive.rules import probability as pr
+
+NAME = "fisher-bernoulli"
+TITLE = "Fisher information of the Bernoulli distribution"
+
+
+def build() -> Derivation:
+    fam = pr.family("bernoulli")
+    x = sp.Symbol("x", real=True)
+    (p,) = fam.params
+    steps, by_score, by_hessian, claims = fisher_information(
+        pr.density_at(fam, x), x, ex.Bernoulli(p), fam.params, fam.density_rule, fam.symbols
+    )
+    return Derivation(
+        title=TITLE,
+        goal=(
+            "the Fisher information I(p) of one observation x ∼ Bern(p): the variance of the "
+            "score s = ∂ℓ/∂p, ℓ = log p(x | p), and minus the expected second derivative of ℓ"
+        ),
+        given=(Given("x", (), ("binary",), role="data"), Given("p", (), ("unit",))),
+        objective=sp.log(pr.density_at(fam, x)),
+        wrt=("p",),
+        steps=tuple(steps),
+        results=entries(by_score) + entries(by_hessian),
+        claims=tuple(claims),
+        remarks=(
+            "the two forms agree, as the information equality says they must "
+            "(Casella & Berger, Statistical Inference, 2nd ed., Lemma 7.3.11)",
+            "expectations over x ∼ Bern(p) are checked exactly, by enumerating x ∈ {0, 1}",
+            "1/I(p) = p(1 − p)/n for n observations is the Cramér–Rao bound, attained by p̂ = x̄",
+        ),
+    )
