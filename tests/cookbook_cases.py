@@ -192,6 +192,9 @@ add("lin-aT-X-a", ("72",), r"a^\top X a", {"a": ("n",), "X": ("n", "n")}, "X",
 add("lin-aT-XT-a", ("72",), r"a^\top X^\top a", {"a": ("n",), "X": ("n", "n")}, "X",
     lambda v: outer(v["a"], v["a"]),
     r"a a^\top")  # fmt: skip
+add("sum-of-entries-squared", ("76",), r"(\mathbf{1}^\top X \mathbf{1})^2", X_MN, "X",
+    lambda v: 2 * np.sum(v["X"]) * np.ones_like(v["X"]),
+    r"2 (\mathbf{1}^\top X \mathbf{1}) \mathbf{1} \mathbf{1}^\top", compare="ops")  # fmt: skip
 add("quad-bT-XTX-c", ("77",), r"b^\top X^\top X c", {"b": ("n",), "X": ("m", "n"), "c": ("n",)},
     "X",
     lambda v: v["X"] @ (outer(v["b"], v["c"]) + outer(v["c"], v["b"])),

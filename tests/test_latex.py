@@ -639,3 +639,12 @@ def test_the_printed_latex_parses_back_to_an_equal_expression(printed):
 def test_round_trip_of_the_printer_vocabulary(e):
     back = parse_latex(latex(e), shapes_of(e))
     assert_same_value(back, e, {"X": "spd", "S": "spd", "lambda": "positive"})
+
+
+@pytest.mark.parametrize(
+    "src", [r"\lambda_{\max}(A)", r"\operatorname{eig}(A)", r"\operatorname{rank}(A)"]
+)
+def test_known_but_unsupported_functions_say_so(src):
+    """Eigenvalues and the rank are refused by name, not as unknown text, and never guessed."""
+    with pytest.raises(derive.UnsupportedError, match="eigenvalue|rank"):
+        derive.gradient(src, "A", shapes={"A": ("n", "n")})

@@ -17,7 +17,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from derive.errors import UnsupportedError
 from derive.latex.lexer import MAX_DEPTH, LatexSyntaxError, Token, tokenize
+
+#: functions a reader may write that the engine knows and refuses, with the reason
+_EIGEN = (
+    "eigenvalues (eig, λ_max, λ_min)",
+    "an eigenvalue's derivative (Cookbook (67)) exists only for a symmetric matrix with "
+    "distinct eigenvalues; it is not implemented, and for a non-symmetric matrix it can be "
+    "complex. Use tr(A) = Σλᵢ or det(A) = ∏λᵢ where they serve",
+)
+KNOWN_UNSUPPORTED: dict[str, tuple[str, str]] = {
+    "eig": _EIGEN,
+    "eigmax": _EIGEN,
+    "eigmin": _EIGEN,
+    "rank": ("the rank of a matrix", "it is integer-valued, so not differentiable"),
+}
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
@@ -387,6 +402,8 @@ class Parser:
             sub = self.raw_group()
             if sub in self.indices:
                 return Indexed(base, sub)
+            if base == "lambda" and sub in (r"\max", r"\min", "max", "min"):
+                raise UnsupportedError(*KNOWN_UNSUPPORTED["eig"])
             if not sub.replace("_", "").isalnum():
                 raise self.fail(f"unsupported subscript {sub!r} on {base}")
             return Name(f"{base}_{sub}")
@@ -543,6 +560,8 @@ class Parser:
             return Call("sqrt", self.group())
         if cmd in (r"\operatorname", r"\mathrm", r"\text", r"\textrm"):
             name = self.raw_group()
+            if name in KNOWN_UNSUPPORTED:
+                raise UnsupportedError(*KNOWN_UNSUPPORTED[name])
             if name not in OPERATOR_NAMES:
                 raise LatexSyntaxError(f"unknown function {name!r}")
             return self.function(OPERATOR_NAMES[name])
