@@ -1011,7 +1011,11 @@ def solve_stationary(e: sp.Expr, ctx: Context) -> sp.Expr:
     if inside:
         raise UnsupportedError(f"solving for {theta} inside a sum over the data", f"in {inside[0]}")
     held, back = hold_sums(e)
-    sols = sp.solve(held, theta, simplify=False)
+    # check=False: SymPy's own check imports sympy.physics (0.3 s); instead, drop the
+    # roots where a denominator of the equation vanishes (σ² = 0 for the Gaussian)
+    sols = sp.solve(held, theta, simplify=False, check=False)
+    denominator = sp.denom(sp.together(held))
+    sols = [r for r in sols if not denominator.xreplace({theta: r}).is_zero]
     if len(sols) != 1:
         raise UnsupportedError(
             f"a closed-form maximum-likelihood estimate of {theta}",

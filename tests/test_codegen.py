@@ -194,6 +194,15 @@ def test_logistic_hessian_scales_rows_instead_of_forming_diag(backend):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_a_negated_product_is_negated_after_the_product(case):
+    """-(A @ v), never -A @ v: Python would negate the whole matrix A first."""
+    tree = ast.parse(_source(case, "numpy"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            assert not isinstance(node.left, ast.UnaryOp), ast.unparse(node)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_no_loops_and_products_as_matmul(case):
     src = _source(case, "numpy")
     loops = (ast.For, ast.While, ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)
