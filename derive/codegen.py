@@ -39,6 +39,7 @@ from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.errors import InputError, UnsupportedError
+from derive.evaluate import UFUNCS
 from derive.expr import LogSumExp, MatScalar, Softmax, sigmoid, softplus
 from derive.model import Derivation, Given
 
@@ -545,7 +546,7 @@ class _Lowering:
         return self.p.power(base, self(e.exp))
 
     def _function(self, e: sp.Function) -> Node:
-        name = _FUNCTIONS.get(type(e))
+        name = UFUNCS.get(type(e))
         if name is None or len(e.args) != 1:
             raise UnsupportedError(f"code generation of {type(e).__name__}")
         return self.p.call(name, self(e.args[0]))
@@ -895,22 +896,6 @@ class _Lowering:
         return self.p.call("sum" if isinstance(e, sp.Sum) else "prod", body, kind=S)
 
 
-_FUNCTIONS: dict[type, str] = {
-    sp.log: "log",
-    sp.exp: "exp",
-    sp.Abs: "abs",
-    sp.sign: "sign",
-    sp.sin: "sin",
-    sp.cos: "cos",
-    sp.tan: "tan",
-    sp.asin: "arcsin",
-    sp.acos: "arccos",
-    sp.atan: "arctan",
-    sp.sinh: "sinh",
-    sp.cosh: "cosh",
-    sp.tanh: "tanh",
-}
-
 _BY_CLASS: tuple[tuple[type, str], ...] = (
     (sp.Add, "_add"),
     (sp.Mul, "_mul"),
@@ -926,7 +911,7 @@ _BY_CLASS: tuple[tuple[type, str], ...] = (
     (sp.Product, "_reduce"),
     (sp.Inverse, "_Inverse"),
     (sp.MatPow, "_MatPow"),
-    (tuple(_FUNCTIONS), "_function"),
+    (tuple(UFUNCS), "_function"),
 )
 
 

@@ -251,7 +251,8 @@ def _(node: sp.Pow, env: _Env) -> Array:
     return env.xp.power(base, _ev(node.exp, env))
 
 
-_FUNCTIONS: dict[type, str] = {
+#: scalar SymPy functions and the NumPy / jax.numpy function of the same name
+UFUNCS: dict[type, str] = {
     sp.log: "log",
     sp.exp: "exp",
     sp.Abs: "abs",
@@ -279,7 +280,7 @@ def _register_function(cls: type, xp_name: str) -> None:
     _ev.register(cls)(run)
 
 
-for _cls, _name in _FUNCTIONS.items():
+for _cls, _name in UFUNCS.items():
     _register_function(_cls, _name)
 
 
