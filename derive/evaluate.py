@@ -39,6 +39,8 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.errors import InputError, ShapeError, UnsupportedError
 from derive.expr import (
+    ExtremeEigenvalue,
+    ExtremeEigenvector,
     LogSumExp,
     MatDifferential,
     MatScalar,
@@ -480,6 +482,25 @@ def _(node: LogSumExp, env: _Env) -> Array:
     z = _ev(node.arg, env)
     top = env.stop_gradient(xp.max(z))
     return top + xp.log(xp.sum(xp.exp(z - top)))
+
+
+def _eigh(node: ExtremeEigenvalue | ExtremeEigenvector, env: _Env) -> tuple[Array, Array]:
+    """Eigenvalues (ascending) and eigenvectors of the symmetric part of the argument."""
+    a = _ev(node.arg, env)
+    return env.xp.linalg.eigh((a + a.T) / 2)
+
+
+@_ev.register
+def _(node: ExtremeEigenvalue, env: _Env) -> Array:
+    values, _ = _eigh(node, env)
+    return values[-1] if node.which == "max" else values[0]
+
+
+@_ev.register
+def _(node: ExtremeEigenvector, env: _Env) -> Array:
+    _, vectors = _eigh(node, env)
+    v = vectors[:, -1] if node.which == "max" else vectors[:, 0]
+    return v.reshape(-1, 1)
 
 
 # --- indexed data, sums and products -------------------------------------------------------

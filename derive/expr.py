@@ -18,6 +18,7 @@ distributes; `transpose` here does not).
 from __future__ import annotations
 
 import sympy as sp
+from sympy.core.symbol import Str
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
@@ -129,6 +130,53 @@ class LogSumExp(sp.Expr):
     @property
     def arg(self) -> MatrixExpr:
         return self.args[0]
+
+
+class ExtremeEigenvalue(sp.Expr):
+    """λ_max(A) or λ_min(A): the largest or smallest eigenvalue of a symmetric matrix A."""
+
+    is_commutative = True
+    is_real = True
+
+    def __new__(cls, arg: MatrixExpr, which: str | Str = "max") -> ExtremeEigenvalue:
+        which = which.name if isinstance(which, Str) else which  # SymPy rebuilding the node
+        if not getattr(arg, "is_Matrix", False) or arg.shape[0] != arg.shape[1]:
+            raise TypeError(f"an eigenvalue needs a square matrix, got {arg}")
+        if which not in ("max", "min"):
+            raise TypeError(f"which must be 'max' or 'min', got {which!r}")
+        return sp.Basic.__new__(cls, arg, Str(which))
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def which(self) -> str:
+        return self.args[1].name
+
+
+class ExtremeEigenvector(MatrixExpr):
+    """v_max(A) or v_min(A): a unit eigenvector of λ_max(A) or λ_min(A), a column vector
+    (its sign is arbitrary; it appears in results only as v vᵀ or vᵀ M v)."""
+
+    def __new__(cls, arg: MatrixExpr, which: str | Str = "max") -> ExtremeEigenvector:
+        which = which.name if isinstance(which, Str) else which  # SymPy rebuilding the node
+        return sp.Basic.__new__(cls, arg, Str(which))
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def which(self) -> str:
+        return self.args[1].name
+
+    @property
+    def shape(self) -> tuple:
+        return (self.args[0].shape[0], sp.S.One)
+
+    def _entry(self, i, j, **kwargs):  # pragma: no cover - never indexed
+        raise TypeError("an eigenvector is evaluated as a whole, not by entries")
 
 
 class sigmoid(sp.Function):  # noqa: N801 - a function name, as sp.exp

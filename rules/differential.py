@@ -14,6 +14,8 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from derive.errors import UnsupportedError
 from derive.expr import (
     DifferentialSymbol,
+    ExtremeEigenvalue,
+    ExtremeEigenvector,
     LogSumExp,
     MatScalar,
     ScalarDifferentialSymbol,
@@ -291,6 +293,52 @@ DIAG = register(
                 DiagonalOf(DifferentialSymbol(_ms("X", n, n))),
                 wrt=("X",),
             ),
+        ],
+    )
+)
+
+
+# --- (67): an extreme eigenvalue of a symmetric matrix ---------------------------------------
+
+
+def _eigenvalue(arg: ExtremeEigenvalue, ctx: Context) -> sp.Basic:
+    """d λ = vᵀ (dA) v for a simple eigenvalue λ of a symmetric A with unit eigenvector v."""
+    if not ctx.symmetric(arg.arg):
+        raise UnsupportedError(
+            f"the eigenvalue λ_{arg.which}({arg.arg}) of a matrix not known to be symmetric",
+            "declare it symmetric (or spd); a non-symmetric matrix can have complex "
+            "eigenvalues, and Cookbook (67) holds for symmetric ones",
+        )
+    v = ExtremeEigenvector(arg.arg, arg.which)
+    return MatScalar(sp.MatMul(sp.Transpose(v), d(arg.arg), v))
+
+
+EIGENVALUE = register(
+    Rule(
+        id="diff.eigenvalue",
+        name="Eigenvalue of a symmetric matrix",
+        source="Matrix Cookbook (2012) eq. (67)",
+        statement=r"\partial\lambda = v^{\top}(\partial A)\,v",
+        conditions=(
+            "A real symmetric",
+            "λ a simple eigenvalue (distinct from the others), v its unit eigenvector",
+        ),
+        cookbook=("67",),
+        apply=_eigenvalue,
+        examples=lambda: [
+            RuleExample(
+                d(ExtremeEigenvalue(_ms("S", n, n), which)),
+                MatScalar(
+                    sp.MatMul(
+                        sp.Transpose(ExtremeEigenvector(_ms("S", n, n), which)),
+                        DifferentialSymbol(_ms("S", n, n)),
+                        ExtremeEigenvector(_ms("S", n, n), which),
+                    )
+                ),
+                wrt=("S",),
+                assume={"S": ("symmetric",)},
+            )
+            for which in ("max", "min")
         ],
     )
 )
@@ -683,6 +731,7 @@ BY_TYPE: dict[type, Rule] = {
     sp.Inverse: INVERSE,  # an Inverse is a MatPow: looked up first
     sp.MatPow: MATPOW,
     sp.HadamardPower: HADAMARD_POWER,
+    ExtremeEigenvalue: EIGENVALUE,
     DiagMatrix: DIAG,
     DiagonalOf: DIAG,
     sp.MatAdd: SUM,

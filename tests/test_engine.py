@@ -2,6 +2,7 @@
 jax.grad/jax.hessian/jax.jacobian, each step by evaluation at random points and jax.jvp), and
 the result has the textbook form."""
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -262,3 +263,25 @@ def test_log_of_a_product_over_samples_is_a_sum_of_logs():
     assert d.steps[0].rule.id == "rewrite.log-product"
     d = derive.gradient(r"-\log \prod_{i=1}^n \sigma(y_i w^\top x_i)", "w")
     assert d.verification.passed, d.verification.summary()
+
+
+def test_extreme_eigenvalues_of_symmetric_matrices_cookbook_67():
+    """dλ = vᵀ dA v (67): ∂λ_max(XᵀX)/∂X = 2X v vᵀ, checked against numpy.linalg.eigh."""
+    d = derive.gradient(r"\lambda_{\max}(X^\top X)", "X", shapes={"X": (5, 3)})
+    assert d.verification.passed
+    X_ = np.random.default_rng(3).standard_normal((5, 3))
+    v = np.linalg.eigh(X_.T @ X_)[1][:, -1]
+    np.testing.assert_allclose(d.function()(X=X_), 2 * X_ @ np.outer(v, v), atol=1e-12)
+    d = derive.gradient(r"\lambda_{\min}(S)", "S", shapes={"S": (4, 4)}, assume={"S": "spd"})
+    assert d.verification.passed
+    # not known to be symmetric: refused, never a guess
+    with pytest.raises(derive.UnsupportedError, match="not known to be symmetric"):
+        derive.gradient(r"\lambda_{\max}(A)", "A", shapes={"A": (4, 4)})
+    # the eigenvector's derivative (68) has no rule: the Hessian says so
+    with pytest.raises(derive.UnsupportedError, match="ExtremeEigenvector"):
+        derive.hessian(
+            r"\lambda_{\max}(x x^\top + S)",
+            "x",
+            shapes={"x": (4,), "S": (4, 4)},
+            assume={"S": "spd"},
+        )

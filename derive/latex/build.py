@@ -25,6 +25,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
 from derive.errors import InputError, ShapeError, UnsupportedError
 from derive.expr import (
+    ExtremeEigenvalue,
     LogSumExp,
     MatScalar,
     Softmax,
@@ -491,6 +492,9 @@ class Builder:
             return Softmax(self._column(arg, "softmax"))
         if fn == "lse":
             return LogSumExp(self._column(arg, "log-sum-exp"))
+        if fn in ("lambda_max", "lambda_min"):
+            square = self.square(self._matrix(arg, "an eigenvalue"), "an eigenvalue")
+            return ExtremeEigenvalue(square, fn.removeprefix("lambda_"))
         if fn == "diag":
             arg = self._matrix(arg, "diag")
             if arg.shape[1] == 1:

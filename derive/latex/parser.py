@@ -22,10 +22,9 @@ from derive.latex.lexer import MAX_DEPTH, LatexSyntaxError, Token, tokenize
 
 #: functions a reader may write that the engine knows and refuses, with the reason
 _EIGEN = (
-    "eigenvalues (eig, λ_max, λ_min)",
-    "an eigenvalue's derivative (Cookbook (67)) exists only for a symmetric matrix with "
-    "distinct eigenvalues; it is not implemented, and for a non-symmetric matrix it can be "
-    "complex. Use tr(A) = Σλᵢ or det(A) = ∏λᵢ where they serve",
+    "all the eigenvalues, eig(A)",
+    "write \\lambda_{\\max}(A) or \\lambda_{\\min}(A) of a symmetric A (Cookbook (67)), "
+    "or tr(A) = Σλᵢ, det(A) = ∏λᵢ",
 )
 KNOWN_UNSUPPORTED: dict[str, tuple[str, str]] = {
     "eig": _EIGEN,
@@ -403,7 +402,7 @@ class Parser:
             if sub in self.indices:
                 return Indexed(base, sub)
             if base == "lambda" and sub in (r"\max", r"\min", "max", "min"):
-                raise UnsupportedError(*KNOWN_UNSUPPORTED["eig"])
+                return self.function("lambda_" + sub.lstrip("\\"))  # λ_max(A), λ_min(A)
             if not sub.replace("_", "").isalnum():
                 raise self.fail(f"unsupported subscript {sub!r} on {base}")
             return Name(f"{base}_{sub}")

@@ -541,6 +541,12 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
     def _print_LogSumExp(self, expr, exp=None):
         return self._call(r"\operatorname{lse}", expr.arg, exp)
 
+    def _print_ExtremeEigenvalue(self, expr, exp=None):
+        return self._call(rf"\lambda_{{\{expr.which}}}", expr.arg, exp)
+
+    def _print_ExtremeEigenvector(self, expr):
+        return self._call(rf"v_{{\{expr.which}}}", expr.arg)
+
     def _print_DiagMatrix(self, expr):
         return self._call(r"\operatorname{diag}", expr.args[0])
 

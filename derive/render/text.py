@@ -285,6 +285,12 @@ class TextPrinter(NotationMixin, StrPrinter):
     def _print_LogSumExp(self, expr):
         return self._call("lse", expr.arg)
 
+    def _print_ExtremeEigenvalue(self, expr):
+        return self._call("λₘₐₓ" if expr.which == "max" else "λₘᵢₙ", expr.arg)
+
+    def _print_ExtremeEigenvector(self, expr):
+        return self._call("vₘₐₓ" if expr.which == "max" else "vₘᵢₙ", expr.arg)
+
     def _print_DiagMatrix(self, expr):
         return self._call("diag", expr.args[0])
 
