@@ -198,8 +198,10 @@ def _jacobian_steps(
     return j2, steps
 
 
-def _column_variable(p: Problem, what: str) -> sp.Basic:
+def _column_variable(p: Problem, what: str, scalar_ok: bool = False) -> sp.Basic:
     x = p.wrt
+    if scalar_ok and not is_matrix(x):
+        return x
     if not (is_matrix(x) and x.shape[1] == 1):
         raise UnsupportedError(
             f"a {what} with respect to {x} of shape {x.shape}",
@@ -209,17 +211,27 @@ def _column_variable(p: Problem, what: str) -> sp.Basic:
 
 
 def hessian_derivation(p: Problem) -> Derivation:
-    """∂²f/∂x∂xᵀ for a column vector x, as the Jacobian of the gradient."""
-    x = _column_variable(p, "Hessian")
+    """∂²f/∂x∂xᵀ for a column vector x, as the Jacobian of the gradient; ∂²f/∂θ² for a
+    scalar θ, as the derivative of the derivative (Cookbook (48) for det Y(θ))."""
+    x = _column_variable(p, "Hessian", scalar_ok=True)
     grad = gradient_derivation(p)
     g = grad.result
-    h, hsteps = _jacobian_steps(
-        g, x, p.ctx, GradientOf(F, x), HessianOf(F, x), algebra.IDENTIFY_HESSIAN
-    )
+    if is_matrix(x):
+        h, hsteps = _jacobian_steps(
+            g, x, p.ctx, GradientOf(F, x), HessianOf(F, x), algebra.IDENTIFY_HESSIAN
+        )
+    else:  # a scalar θ: d²f/dθ², the derivative of the derivative, read off d(∂f/∂θ)
+        dg, hsteps = differentiate(g, p.ctx, ScalarDifferential(GradientOf(F, x)))
+        h, more = read_off_gradient(dg, x, p.ctx, GradientOf(F, x))
+        hsteps += more
     name = str(x)
     return Derivation(
         title=f"Hessian with respect to {name}",
-        goal=f"∂²f/∂{name}∂{name}ᵀ, the Hessian of f, as the Jacobian of the gradient",
+        goal=(
+            f"∂²f/∂{name}∂{name}ᵀ, the Hessian of f, as the Jacobian of the gradient"
+            if is_matrix(x)
+            else f"∂²f/∂{name}², the second derivative of f, as the derivative of ∂f/∂{name}"
+        ),
         given=p.given,
         objective=p.f,
         wrt=(name,),

@@ -96,6 +96,14 @@ def add(*args: Any, **kwargs: Any) -> None:
 
 
 # === 2.1 Derivatives of a determinant: (46), (49)-(58), (43) ===================================
+add("det-second-derivative", ("48",), r"\det(A + \theta B)",
+    {"A": ("n", "n"), "B": ("n", "n"), "theta": ()}, "theta",
+    lambda v: det(v["A"] + v["theta"] * v["B"]) * (
+        np.trace(inv(v["A"] + v["theta"] * v["B"]) @ v["B"]) ** 2
+        - np.trace(_pow(inv(v["A"] + v["theta"] * v["B"]) @ v["B"], 2))),
+    r"\det(A + \theta B) \operatorname{tr}((A + \theta B)^{-1} B)^2"
+    r" - \det(A + \theta B) \operatorname{tr}((A + \theta B)^{-1} B (A + \theta B)^{-1} B)",
+    kind="hessian", assume={"A": "spd", "B": "spd"})  # fmt: skip
 add("det-X", ("49", "66"), r"\det X", SQ, "X",
     lambda v: det(v["X"]) * inv(v["X"]).T,
     r"\det(X) X^{-\top}")  # fmt: skip
