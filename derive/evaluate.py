@@ -44,6 +44,7 @@ from derive.expr import (
     LogSumExp,
     MatDifferential,
     MatScalar,
+    PseudoInverse,
     ScalarDifferential,
     Softmax,
     sigmoid,
@@ -501,6 +502,11 @@ def _(node: ExtremeEigenvector, env: _Env) -> Array:
     _, vectors = _eigh(node, env)
     v = vectors[:, -1] if node.which == "max" else vectors[:, 0]
     return v.reshape(-1, 1)
+
+
+@_ev.register
+def _(node: PseudoInverse, env: _Env) -> Array:
+    return env.xp.linalg.pinv(_ev(node.arg, env), hermitian=True)
 
 
 # --- indexed data, sums and products -------------------------------------------------------

@@ -179,6 +179,15 @@ class ExtremeEigenvector(MatrixExpr):
         raise TypeError("an eigenvector is evaluated as a whole, not by entries")
 
 
+class PseudoInverse(_ShapePreserving):
+    """A⁺, the Moore–Penrose pseudo-inverse of a square matrix A (here (λI − A)⁺ of (68))."""
+
+    def __new__(cls, arg: MatrixExpr) -> PseudoInverse:
+        if arg.shape[0] != arg.shape[1]:
+            raise TypeError(f"the pseudo-inverse here is of a square matrix, got {arg}")
+        return sp.Basic.__new__(cls, arg)
+
+
 class sigmoid(sp.Function):  # noqa: N801 - a function name, as sp.exp
     """The logistic sigmoid σ(t) = 1 / (1 + e^{-t}); σ'(t) = σ(t)(1 − σ(t))."""
 

@@ -9,6 +9,8 @@ from typing import Any, Literal
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
+from derive.expr import PseudoInverse
+
 # How the checker verifies a step or claim (see derive/check.py for each):
 #   "equal"     before and after agree at random inputs (differentials via jax.jvp)
 #   "gradient"  before == tr(afterᵀ dX)              (after is the gradient read off before)
@@ -307,7 +309,7 @@ class Context:
             return False
         if isinstance(e, (sp.Identity, sp.ZeroMatrix, sp.OneMatrix, DiagMatrix)):
             return True
-        if isinstance(e, (sp.Inverse, sp.Transpose)):
+        if isinstance(e, (sp.Inverse, sp.Transpose, PseudoInverse)):
             return self.symmetric(e.arg)
         if isinstance(e, sp.MatAdd):
             return all(self.symmetric(t) for t in e.args)

@@ -846,12 +846,25 @@ def jacobian_of(y: sp.Basic, dx: sp.Basic) -> sp.Basic:
             raise UnsupportedError(f"a differential that is not linear: {y}")
         i = idx[0]
         left, right = mats[:i], mats[i + 1 :]
+        if isinstance(mats[i], sp.MatAdd):  # L (A + B) R = L A R + L B R
+            return sp.MatAdd(
+                *[
+                    jacobian_of(sp.MatMul(coef, *left, *sp.MatMul.make_args(t), *right), dx)
+                    for t in mats[i].args
+                ]
+            )
         if right:
             # L F R with a 1×1 tail: (F R) is a scalar sᵀ... handle L (dxᵀ a) as L aᵀ dx
             inner = sp.MatMul(mats[i], *right)
             if tuple(inner.shape) == (1, 1):
                 g = sp.MatAdd(*gradient_terms(MatScalar(inner), sp.S.One))
                 return sp.MatMul(coef, *left, tp(g)) if left else sp.MatMul(coef, tp(g))
+            # L F S with S a 1×1 product: the scalar S commutes, L F S = S L F
+            for cut in range(len(right)):
+                tail = sp.MatMul(*right[cut:]) if len(right[cut:]) > 1 else right[cut]
+                if tuple(tail.shape) == (1, 1):
+                    head = [mats[i], *right[:cut]]
+                    return jacobian_of(sp.MatMul(coef, MatScalar(tail), *left, *head), dx)
             raise UnsupportedError(f"a Jacobian through {y}")
         jin = jacobian_of(mats[i], dx)
         return sp.MatMul(coef, *left, jin)

@@ -18,6 +18,7 @@ from derive.expr import (
     ExtremeEigenvector,
     LogSumExp,
     MatScalar,
+    PseudoInverse,
     ScalarDifferentialSymbol,
     Softmax,
     d,
@@ -343,6 +344,52 @@ EIGENVALUE = register(
     )
 )
 
+
+#: the context of the rule examples: S declared symmetric
+_SYMMETRIC_S = Context(assume={"S": frozenset({"symmetric"})})
+
+
+def _eigenvector(arg: ExtremeEigenvector, ctx: Context) -> sp.Basic:
+    """d v = (λI − A)⁺ (dA) v for the unit eigenvector v of a simple eigenvalue λ (68)."""
+    a = arg.arg
+    if not ctx.symmetric(a):
+        raise UnsupportedError(f"the eigenvector of {a}, a matrix not known to be symmetric")
+    lam = ExtremeEigenvalue(a, arg.which)
+    shifted = sp.MatAdd(sp.MatMul(lam, sp.Identity(a.shape[0])), sp.MatMul(-1, a))
+    return sp.MatMul(PseudoInverse(shifted), d(a), arg)
+
+
+EIGENVECTOR = register(
+    Rule(
+        id="diff.eigenvector",
+        name="Eigenvector of a symmetric matrix",
+        source="Matrix Cookbook (2012) eq. (68)",
+        statement=r"\partial v = (\lambda I - A)^{+}(\partial A)\,v",
+        conditions=(
+            "A real symmetric",
+            "λ a simple eigenvalue, v its unit eigenvector (sign fixed along the path)",
+        ),
+        cookbook=("68",),
+        apply=_eigenvector,
+        examples=lambda: [
+            RuleExample(
+                sp.MatMul(
+                    sp.Transpose(ExtremeEigenvector(_ms("S", n, n), which)),
+                    _ms("B", n, n),
+                    d(ExtremeEigenvector(_ms("S", n, n), which)),
+                ),
+                sp.MatMul(
+                    sp.Transpose(ExtremeEigenvector(_ms("S", n, n), which)),
+                    _ms("B", n, n),
+                    _eigenvector(ExtremeEigenvector(_ms("S", n, n), which), _SYMMETRIC_S),
+                ),
+                wrt=("S",),
+                assume={"S": ("symmetric",)},
+            )
+            for which in ("max", "min")
+        ],
+    )
+)
 
 # --- (35) sums ----------------------------------------------------------------------------
 
@@ -732,6 +779,7 @@ BY_TYPE: dict[type, Rule] = {
     sp.MatPow: MATPOW,
     sp.HadamardPower: HADAMARD_POWER,
     ExtremeEigenvalue: EIGENVALUE,
+    ExtremeEigenvector: EIGENVECTOR,
     DiagMatrix: DIAG,
     DiagonalOf: DIAG,
     sp.MatAdd: SUM,

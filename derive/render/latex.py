@@ -505,6 +505,9 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
             return self._sup(arg.arg, r"-\top")
         return self._sup(arg, "-1")
 
+    def _print_PseudoInverse(self, expr):
+        return self._sup(expr.arg, "+")
+
     def _print_MatPow(self, expr):
         return self._sup(expr.base, self._print(expr.exp))
 

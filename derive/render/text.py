@@ -252,6 +252,9 @@ class TextPrinter(NotationMixin, StrPrinter):
             return self._sup(arg.arg, "⁻ᵀ")
         return self._sup(arg, "⁻¹")
 
+    def _print_PseudoInverse(self, expr):
+        return self._sup(expr.arg, "⁺")
+
     def _print_MatPow(self, expr):
         return self._sup(expr.base, self._exponent(expr.exp))
 
