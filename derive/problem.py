@@ -119,7 +119,29 @@ def _implied(f: sp.Basic, syms: dict[str, sp.Basic]) -> tuple[dict[str, set[str]
                 implied.setdefault(node.expr.name, set()).add("positive")
         if isinstance(node, sp.log) and isinstance(node.args[0], sp.Symbol):
             implied.setdefault(node.args[0].name, set()).add("positive")
+        if (
+            isinstance(node, ElementwiseApplyFunction)
+            and node.shape[1] != 1
+            and node.shape[0] == node.shape[1]
+        ):
+            # sin X of a matrix: a reader of the Cookbook may mean the matrix function (128)
+            shown = _function_name(node.function)
+            note = (
+                f"{shown} is applied to each entry of the matrix {node.expr}; it is not the "
+                f"matrix function {shown}(X) = Σ cₖXᵏ (Cookbook (128)), which is not supported"
+            )
+            if shown and note not in remarks:
+                remarks.append(note)
     return implied, remarks
+
+
+def _function_name(fn: sp.Lambda) -> str:
+    """sin, exp, tanh…: the name of a Lambda t ↦ f(t) for a named f, else ""."""
+    (var,) = fn.variables
+    body = fn.expr
+    if isinstance(body, sp.Function) and body.args == (var,):
+        return type(body).__name__
+    return ""
 
 
 def make_problem(

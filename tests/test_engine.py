@@ -286,3 +286,12 @@ def test_extreme_eigenvalues_of_symmetric_matrices_cookbook_67():
     )
     assert d.verification.passed  # against jax.hessian, through eigh
     assert "diff.eigenvector" in {s.rule.id for s in d.steps}
+
+
+def test_an_entrywise_function_of_a_square_matrix_says_it_is_not_the_matrix_function():
+    """tr(sin X) is Σ sin(X_ii) by our entrywise convention, not Cookbook (128): say so."""
+    d = derive.gradient(r"\operatorname{tr}(\sin X)", "X", shapes={"X": (3, 3)})
+    assert d.verification.passed
+    assert any("not the matrix function sin" in r for r in d.remarks)
+    d = derive.gradient(r"\mathbf{1}^\top \tanh(W x)", "W", shapes={"W": (4, 3)})
+    assert not any("matrix function" in r for r in d.remarks)  # not square: no such thing
