@@ -521,7 +521,7 @@ def test_latex_citations_beside_short_lines() -> None:
 
 def test_escape_text() -> None:
     assert rlatex.escape_text("a_b & 50% #1 {x} ~ ^ \\") == (
-        r"a\_b \& 50\% \#1 \{x\} \textasciitilde{} \textasciicircum{} \textbackslash{}"
+        r"a\_b \& 50\% \#1 \{x\} \ensuremath{\sim} \textasciicircum{} \textbackslash{}"
     )
     assert rlatex.escape_text("σ²") == r"\ensuremath{\sigma}\ensuremath{^{2}}"
     assert rlatex.escape_text("Aᵀ") == r"A\ensuremath{^{\top}}"

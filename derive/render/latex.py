@@ -700,7 +700,7 @@ _TEXT_SPECIALS = {
     "_": r"\_",
     "{": r"\{",
     "}": r"\}",
-    "~": r"\textasciitilde{}",
+    "~": r"\ensuremath{\sim}",  # in notes, "x ~ N(0, 1)": distributed as
     "^": r"\textasciicircum{}",
 }
 
