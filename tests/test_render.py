@@ -16,6 +16,7 @@ import pytest
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
+import derive
 from derive.expr import (
     DifferentialSymbol,
     GradientOf,
@@ -562,3 +563,12 @@ def test_book_compiles(tmp_path: Path) -> None:
     source = rlatex.render_book([least_squares(), gaussian_mean()], "Matrix calculus — worked")
     assert r"\tableofcontents" in source and source.count(r"\section{") == 2
     _compile(tmp_path, source)
+
+
+def test_square_roots_of_squared_norms_print_as_norms() -> None:
+    """√(uᵀu) is ‖u‖₂ and √tr(XᵀX) is ‖X‖_F, as written by hand, in text and LaTeX."""
+    d = derive.gradient(r"\|X\|_F", "X", shapes={"X": ("m", "n")}, check=False)
+    assert "‖X‖_F" in d.to_text()
+    assert r"\left\|X\right\|_F" in d.to_latex()
+    d = derive.gradient(r"\|x - a\|_2", "x", check=False)
+    assert "(1/‖x − a‖₂)(x − a)" in d.to_text()

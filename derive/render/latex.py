@@ -177,17 +177,28 @@ def elementwise_parts(e: ElementwiseApplyFunction) -> tuple[sp.Symbol, sp.Expr]:
     return t, fn(t)
 
 
-def norm_power(expr: sp.Basic) -> tuple[sp.Basic | None, int]:
-    """(u, k) when expr is (uᵀu)^(k/2) with k odd: printed ‖u‖₂ᵏ, as written by hand."""
-    if not isinstance(expr, sp.Pow) or not isinstance(expr.base, MatScalar):
-        return None, 0
+def norm_power(expr: sp.Basic) -> tuple[sp.Basic | None, int, str]:
+    """(u, k, "2") when expr is (uᵀu)^(k/2) with k odd, printed ‖u‖₂ᵏ; (X, k, "F") when it is
+    tr(XᵀX)^(k/2), printed ‖X‖_Fᵏ: as written by hand. (None, 0, "") otherwise."""
+    if not isinstance(expr, sp.Pow):
+        return None, 0, ""
     k = 2 * expr.exp
-    inner = expr.base.arg
-    if not (k.is_Integer and k % 2 == 1) or not isinstance(inner, sp.MatMul):
-        return None, 0
-    if len(inner.args) == 2 and inner.args[0] == sp.Transpose(inner.args[1]):
-        return inner.args[1], int(k)
-    return None, 0
+    if not (k.is_Integer and k % 2 == 1):
+        return None, 0, ""
+    base = expr.base
+    if isinstance(base, MatScalar):
+        inner, sub = base.arg, "2"
+    elif isinstance(base, sp.Trace):
+        inner, sub = base.arg, "F"
+    else:
+        return None, 0, ""
+    if (
+        isinstance(inner, sp.MatMul)
+        and len(inner.args) == 2
+        and inner.args[0] == sp.Transpose(inner.args[1])
+    ):
+        return inner.args[1], int(k), sub
+    return None, 0, ""
 
 
 @dataclass(frozen=True)
@@ -627,9 +638,9 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
     def _print_Pow(self, expr):
         if self._ew is not None and expr.base.has(self._ew[0]):
             return self._sup(expr.base, r"\circ " + self._print(expr.exp))
-        u, k = norm_power(expr)
+        u, k, sub = norm_power(expr)
         if u is not None:
-            norm = rf"\left\|{self._print(u)}\right\|_2"
+            norm = rf"\left\|{self._print(u)}\right\|_{sub}"
             shown = norm if abs(k) == 1 else f"{norm}^{{{abs(k)}}}"
             return shown if k > 0 else rf"\frac{{1}}{{{shown}}}"
         if isinstance(expr.base, ScalarDifferentialSymbol):

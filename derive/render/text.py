@@ -399,10 +399,12 @@ class TextPrinter(NotationMixin, StrPrinter):
         b, e = expr.args
         if self._ew is not None and b.has(self._ew[0]):
             return self._sup(b, "∘" + self._exponent(e).lstrip("^"))
-        u, k = norm_power(expr)
+        u, k, sub = norm_power(expr)
         if u is not None:
-            norm = f"‖{self._print(u)}‖₂" + (
-                "" if abs(k) == 1 else self._exponent(sp.Integer(abs(k)))
+            norm = (
+                f"‖{self._print(u)}‖"
+                + ("₂" if sub == "2" else "_F")
+                + ("" if abs(k) == 1 else self._exponent(sp.Integer(abs(k))))
             )
             return norm if k > 0 else f"1/{norm}"
         if e is sp.S.Half or e == -sp.S.Half:
