@@ -39,7 +39,7 @@ from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.errors import InputError, UnsupportedError
-from derive.evaluate import UFUNCS
+from derive.evaluate import UFUNCS, check_argument_names
 from derive.expr import LogSumExp, MatScalar, Softmax, sigmoid, softplus
 from derive.model import Derivation, Given
 
@@ -1228,15 +1228,7 @@ def compile_function(
     order = [by_ident[p].name for p in params]
 
     def call(**arrays: Any) -> Any:
-        extra = set(arrays) - set(by_name)
-        if extra:
-            raise InputError(
-                f"unexpected argument {sorted(extra)[0]!r}; the arguments are "
-                f"{', '.join(g.name for g in given)}"
-            )
-        missing = [n for n in order if n not in arrays]
-        if missing:
-            raise InputError(f"missing argument {missing[0]!r}")
+        check_argument_names(arrays, given, order)
         _check_sizes(arrays, by_name)
         out = fn(*(arrays[n] for n in order))
         return np.asarray(out) if backend == "numpy" else out

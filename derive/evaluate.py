@@ -689,6 +689,21 @@ def names_used(expr: sp.Basic) -> set[str]:
     return names
 
 
+def check_argument_names(
+    arrays: Mapping[str, Any], given: Iterable[Given], required: Iterable[str]
+) -> None:
+    """Refuse a keyword that is not a given symbol, or a required symbol left out."""
+    names = [g.name for g in given]
+    extra = set(arrays) - set(names)
+    if extra:
+        raise InputError(
+            f"unexpected argument {sorted(extra)[0]!r}; the arguments are {', '.join(names)}"
+        )
+    missing = [name for name in required if name not in arrays]
+    if missing:
+        raise InputError(f"missing argument {missing[0]!r}")
+
+
 def compile_function(
     expr: sp.Basic, given: tuple[Given, ...], backend: str = "numpy"
 ) -> Callable[..., Any]:
@@ -717,15 +732,7 @@ def compile_function(
             out_kind = "vector" if cols == 1 else "matrix"
 
     def f(**arrays: Any) -> Any:
-        extra = set(arrays) - set(by_name)
-        if extra:
-            raise InputError(
-                f"unexpected argument {sorted(extra)[0]!r}; the arguments are "
-                f"{', '.join(g.name for g in given)}"
-            )
-        missing = [name for name in required if name not in arrays]
-        if missing:
-            raise InputError(f"missing argument {missing[0]!r}")
+        check_argument_names(arrays, given, required)
         dims: dict[str, int] = {}
         source: dict[str, str] = {}
         for name, value in arrays.items():

@@ -397,8 +397,10 @@ def _power(x: sp.Basic, k: int, transposed: bool) -> sp.Basic | None:
     return sp.Transpose(p) if transposed else p
 
 
-def _inverse_cancel(node: sp.Basic, ctx: Context) -> sp.Basic | None:
-    """X⁻ᵏ Xʲ = Xʲ⁻ᵏ for adjacent powers of one invertible X (X⁻¹X = I), transposed too."""
+def _combine_powers(node: sp.Basic, opposite_signs: bool) -> sp.Basic | None:
+    """Xʲ Xᵏ = Xʲ⁺ᵏ for the first adjacent powers of one X (transposed alike) whose
+    exponents have opposite signs (a cancellation) or, if not `opposite_signs`, are both
+    positive; X⁰ = I."""
     if not isinstance(node, sp.MatMul):
         return None
     args = list(node.args)
@@ -406,30 +408,24 @@ def _inverse_cancel(node: sp.Basic, ctx: Context) -> sp.Basic | None:
         a, b = _as_power(args[i]), _as_power(args[i + 1])
         if a is None or b is None or a[0] != b[0] or a[2] != b[2]:
             continue
-        if (a[1] < 0) == (b[1] < 0):
+        if ((a[1] < 0) == (b[1] < 0)) if opposite_signs else (a[1] < 0 or b[1] < 0):
             continue
         merged = _power(a[0], a[1] + b[1], a[2])
         rest = args[:i] + ([merged] if merged is not None else []) + args[i + 2 :]
-        mats = [r for r in rest if is_matrix(r)]
-        if not mats:
+        if not any(is_matrix(r) for r in rest):
             rest.append(sp.Identity(node.shape[0]))
         return sp.MatMul(*rest) if len(rest) > 1 else rest[0]
     return None
 
 
+def _inverse_cancel(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """X⁻ᵏ Xʲ = Xʲ⁻ᵏ for adjacent powers of one invertible X (X⁻¹X = I), transposed too."""
+    return _combine_powers(node, opposite_signs=True)
+
+
 def _fold_power(node: sp.Basic, ctx: Context) -> sp.Basic | None:
     """X X = X², X Xᵏ = Xᵏ⁺¹: adjacent positive powers of one square matrix."""
-    if not isinstance(node, sp.MatMul):
-        return None
-    args = list(node.args)
-    for i in range(len(args) - 1):
-        a, b = _as_power(args[i]), _as_power(args[i + 1])
-        if a is None or b is None or a[0] != b[0] or a[2] != b[2] or a[1] < 0 or b[1] < 0:
-            continue
-        merged = _power(a[0], a[1] + b[1], a[2])
-        rest = args[:i] + [merged] + args[i + 2 :]
-        return sp.MatMul(*rest) if len(rest) > 1 else rest[0]
-    return None
+    return _combine_powers(node, opposite_signs=False)
 
 
 FOLD_POWER = register(
