@@ -674,10 +674,16 @@ def _draw_in_domain(
     """Trial t's draw; if the function is not finite there (X drawn wide where XᵀX must be
     invertible), the draw with the sizes assigned in the other order. Failing both, the first
     draw, so that its items fail with the reason."""
-    first = _Trial.draw(given, seed, t, definitions)
+    try:
+        first = _Trial.draw(given, seed, t, definitions)
+    except DeriveError:  # a full-rank matrix assumed tall and drawn wide, say
+        return _Trial.draw(given, seed, t, definitions, reverse=True)
     if _in_domain(objective, first):
         return first
-    other = _Trial.draw(given, seed, t, definitions, reverse=True)
+    try:
+        other = _Trial.draw(given, seed, t, definitions, reverse=True)
+    except DeriveError:
+        return first
     return other if _in_domain(objective, other) else first
 
 

@@ -14,6 +14,7 @@ from derive.differential import differentiate
 from derive.errors import UnsupportedError
 from derive.expr import (
     DifferentialSymbol,
+    FrechetDerivative,
     GradientOf,
     HessianOf,
     JacobianOf,
@@ -25,16 +26,25 @@ from derive.expr import (
 from derive.model import Claim, Context, Derivation, Step
 from derive.problem import Problem
 from derive.rewrite import rewrite
-from derive.rules import algebra, entrywise, probability
+from derive.rules import algebra, entrywise, matrix_function, probability, pseudo_inverse
 from derive.simplify import tidy
 
 F = sp.Symbol("f")
 
 #: rewritten in f before differentiating: log-densities written out, log softmax as lse
-PREPARE_RULES = (probability.CATEGORICAL_LOG_DENSITY, *algebra.PREPARE_RULES)
+PREPARE_RULES = (
+    probability.CATEGORICAL_LOG_DENSITY,
+    *pseudo_inverse.PREPARE_RULES,
+    *algebra.PREPARE_RULES,
+)
 G_NAME = sp.Symbol("g")
 #: applied to a gradient, Hessian or Jacobian once read off, to bring it to textbook form
-TEXTBOOK_RULES = (*algebra.TEXTBOOK_RULES, *entrywise.TEXTBOOK_RULES)
+TEXTBOOK_RULES = (
+    *algebra.TEXTBOOK_RULES,
+    *entrywise.TEXTBOOK_RULES,
+    *matrix_function.TEXTBOOK_RULES,
+    *pseudo_inverse.TEXTBOOK_RULES,
+)
 
 
 def _dvar(x: sp.Basic) -> sp.Basic:
@@ -74,7 +84,7 @@ def read_off_gradient(
         raise UnsupportedError("a function whose differential vanishes identically")
     if not is_matrix(x):
         gs = [tidy(MatScalar(g), ctx) if is_matrix(g) else g for g in gs]
-    rearrange = algebra.REARRANGE_HADAMARD if used else algebra.REARRANGE
+    rearrange = algebra.rearrange_rule(used)
     if len(gs) > 1:
         form = sp.Add(*[trace_form(g, x) for g in gs], evaluate=False)
         if form != df:
@@ -110,6 +120,10 @@ def gradient_derivation(p: Problem, structure: str | None = None) -> Derivation:
     steps: list[Step] = []
     f1, prep = rewrite(p.f, PREPARE_RULES, p.ctx, F)
     steps.extend(prep)
+    if any(s.rule.id == pseudo_inverse.WRITE_OUT.id for s in prep):
+        # (Aᵀ(AAᵀ)⁻¹)ᵀAᵀ(AAᵀ)⁻¹ = (AAᵀ)⁻¹ before differentiating, not after
+        f1, more = rewrite(f1, algebra.SIMPLIFY_PRODUCTS, p.ctx, F)
+        steps.extend(more)
     df, dsteps = differentiate(f1, p.ctx, ScalarDifferential(F))
     steps.extend(dsteps)
     g, gsteps = read_off_gradient(df, p.wrt, p.ctx, F)
@@ -188,6 +202,12 @@ def _jacobian_steps(
     dy, dsteps = differentiate(y, ctx, ScalarDifferential(lhs_y))
     steps.extend(dsteps)
     dx = _dvar(x)
+    if any(isinstance(a, FrechetDerivative) for a in sp.preorder_traversal(dy)):
+        raise UnsupportedError(
+            "a Jacobian or Hessian through the derivative L_f of a matrix function "
+            "(expm, sinm, …) of the variable",
+            "its gradient is supported",
+        )
     j = tidy(algebra.jacobian_of(dy, dx), ctx)
     form = sp.MatMul(j, dx)
     if form != dy:

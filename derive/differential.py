@@ -12,7 +12,7 @@ import functools
 import sympy as sp
 
 from derive.errors import UnsupportedError
-from derive.expr import MatDifferential, ScalarDifferential, d
+from derive.expr import MatDifferential, PseudoInverse, ScalarDifferential, d
 from derive.model import Context, Step
 from derive.rules.differential import rule_for
 from derive.simplify import tidy
@@ -75,6 +75,12 @@ def differentiate(expr: sp.Basic, ctx: Context, lhs: sp.Basic) -> tuple[sp.Basic
         replacements = {}
         for node in sites:
             rule = rule_for(node.arg, ctx)
+            if rule is None and isinstance(node.arg, PseudoInverse):
+                raise UnsupportedError(
+                    f"the derivative of the pseudo-inverse {node.arg.arg}⁺ without a rank "
+                    "assumption",
+                    f"assume {node.arg.arg} 'full-column-rank' or 'full-row-rank'",
+                )
             if rule is None:
                 raise UnsupportedError(
                     f"differentiating {type(node.arg).__name__}", f"in {node.arg}"

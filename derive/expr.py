@@ -8,6 +8,7 @@ vocabulary. This module adds what a derivation needs on top:
 - `ScalarDifferential(e)` / `MatDifferential(e)`: the unevaluated differential d(e);
 - `DifferentialSymbol(X)`: the symbol dX;
 - `Softmax(z)`, `LogSumExp(z)`: column-vector softmax and log-sum-exp;
+- `MatrixFunction(X, f)`, `FrechetDerivative(X, E, f)`: expm(X), sinm(X), … and L_f(X, E);
 - `sigmoid`, `softplus`: scalar functions applied elementwise through `elementwise`;
 - `GradientOf`, `HessianOf`, `JacobianOf`: labels ∂f/∂X for the left side of an equation.
 
@@ -180,12 +181,64 @@ class ExtremeEigenvector(MatrixExpr):
 
 
 class PseudoInverse(_ShapePreserving):
-    """A⁺, the Moore–Penrose pseudo-inverse of a square matrix A (here (λI − A)⁺ of (68))."""
+    """A⁺, the Moore–Penrose pseudo-inverse of A (m × n, so A⁺ is n × m)."""
 
-    def __new__(cls, arg: MatrixExpr) -> PseudoInverse:
-        if arg.shape[0] != arg.shape[1]:
-            raise TypeError(f"the pseudo-inverse here is of a square matrix, got {arg}")
-        return sp.Basic.__new__(cls, arg)
+    @property
+    def shape(self) -> tuple:
+        return (self.args[0].shape[1], self.args[0].shape[0])
+
+
+#: the analytic matrix functions: name → (name of its derivative f′, sign of f′)
+MATRIX_FUNCTIONS: dict[str, tuple[str, int]] = {
+    "exp": ("exp", 1),
+    "sin": ("cos", 1),
+    "cos": ("sin", -1),
+    "sinh": ("cosh", 1),
+    "cosh": ("sinh", 1),
+}
+
+
+def _function_name(name: str | Str) -> str:
+    name = name.name if isinstance(name, Str) else name  # SymPy rebuilding the node
+    if name not in MATRIX_FUNCTIONS:
+        raise TypeError(f"no matrix function {name!r}; known: {', '.join(MATRIX_FUNCTIONS)}")
+    return name
+
+
+class _OfMatrixFunction(_ShapePreserving):
+    """A node f(X, …) of a named matrix function f: args (X, …, Str(f)), the shape of X."""
+
+    @property
+    def fn(self) -> str:
+        """The scalar function's name: "exp", "sin", …"""
+        return self.args[-1].name
+
+
+class MatrixFunction(_OfMatrixFunction):
+    """f(X) = Σₖ cₖ Xᵏ, an analytic function of a square matrix X (exp, sin, cos, sinh,
+    cosh): the matrix function, not f applied to each entry. Printed expm(X), sinm(X), …"""
+
+    def __new__(cls, arg: MatrixExpr, name: str | Str) -> MatrixFunction:
+        name = _function_name(name)
+        if not getattr(arg, "is_Matrix", False) or arg.shape[0] != arg.shape[1]:
+            raise TypeError(f"a matrix function needs a square matrix, got {arg}")
+        return sp.Basic.__new__(cls, arg, Str(name))
+
+
+class FrechetDerivative(_OfMatrixFunction):
+    """L_f(X, E): the Fréchet derivative of the matrix function f at X in the direction E,
+    f(X + E) = f(X) + L_f(X, E) + o(‖E‖); linear in E. For f(X) = Σₖ cₖXᵏ it is
+    Σₖ cₖ Σⱼ Xʲ E Xᵏ⁻¹⁻ʲ."""
+
+    def __new__(cls, arg: MatrixExpr, direction: MatrixExpr, name: str | Str) -> FrechetDerivative:
+        name = _function_name(name)
+        if tuple(arg.shape) != tuple(direction.shape) or arg.shape[0] != arg.shape[1]:
+            raise TypeError(f"L_f(X, E) needs square X and E of one shape, got {arg}, {direction}")
+        return sp.Basic.__new__(cls, arg, direction, Str(name))
+
+    @property
+    def direction(self) -> MatrixExpr:
+        return self.args[1]
 
 
 class sigmoid(sp.Function):  # noqa: N801 - a function name, as sp.exp

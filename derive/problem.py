@@ -33,6 +33,8 @@ ASSUMPTIONS = (
     "onehot",
     "binary",
     "unit",
+    "full-column-rank",
+    "full-row-rank",
 )
 
 Shape = tuple[int | str, ...]
@@ -126,13 +128,32 @@ def _implied(f: sp.Basic, syms: dict[str, sp.Basic]) -> tuple[dict[str, set[str]
         ):
             # sin X of a matrix: a reader of the Cookbook may mean the matrix function (128)
             shown = _function_name(node.function)
+            matrix_form = (
+                f"; for that, write \\operatorname{{{shown}m}}({node.expr})"
+                if shown in ("exp", "sin", "cos")
+                else ", which is not supported"
+            )
             note = (
                 f"{shown} is applied to each entry of the matrix {node.expr}; it is not the "
-                f"matrix function {shown}(X) = Σ cₖXᵏ (Cookbook (128)), which is not supported"
+                f"matrix function {shown}(X) = Σ cₖXᵏ (Cookbook (128)){matrix_form}"
             )
             if shown and note not in remarks:
                 remarks.append(note)
     return implied, remarks
+
+
+def _check_rank_shape(name: str, sym: sp.Basic, kinds: set[str]) -> None:
+    """A full-column-rank matrix cannot be wide, nor a full-row-rank one tall."""
+    if not isinstance(sym, sp.MatrixSymbol) or 1 in (sym.shape[0], sym.shape[1]):
+        raise ShapeError(f"{name} is assumed of full rank but is not a matrix")
+    rows, cols = sym.shape
+    if "full-column-rank" in kinds and "full-row-rank" in kinds and rows != cols:
+        raise ShapeError(f"{name} cannot have both full column and full row rank unless square")
+    if rows.is_Integer and cols.is_Integer:
+        if "full-column-rank" in kinds and rows < cols:
+            raise ShapeError(f"{name} is {rows} × {cols}, so it cannot have full column rank")
+        if "full-row-rank" in kinds and rows > cols:
+            raise ShapeError(f"{name} is {rows} × {cols}, so it cannot have full row rank")
 
 
 def _function_name(fn: sp.Lambda) -> str:
@@ -205,6 +226,8 @@ def make_problem(
         have.update(kinds)
     for name, kinds in assume_sets.items():
         sym = syms[name]
+        if kinds & {"full-column-rank", "full-row-rank"}:
+            _check_rank_shape(name, sym, kinds)
         if kinds & {"symmetric", "spd", "invertible", "posdet"}:
             if not isinstance(sym, sp.MatrixSymbol) or sym.shape[0] != sym.shape[1]:
                 raise ShapeError(f"{name} is assumed {'/'.join(sorted(kinds))} but is not square")

@@ -12,6 +12,8 @@ Assumption kinds, and what is drawn:
 - "positive": entries in [0.5, 2]; "nonnegative": entries in [0, 2]; "nonzero": entries
   ±[0.5, 2];
 - "unit": entries in (0, 1), drawn from [0.05, 0.95];
+- "full-column-rank" / "full-row-rank": U diag(s) Vᵀ as for "invertible", of a tall / wide
+  shape (a draw of the other orientation is refused, and the checker swaps the sizes);
 - "prob": positive entries summing to 1 (Dirichlet); for a matrix, over all entries;
 - "onehot": a one-hot vector; for a matrix, every column one-hot;
 - "binary": 0/1 entries, not all equal (when there are at least two).
@@ -31,7 +33,9 @@ from derive.model import Given
 # Entry-wise kinds, most specific first: when several are assumed the first one is drawn.
 _ENTRYWISE = ("onehot", "binary", "prob", "unit", "positive", "nonnegative", "nonzero")
 _STRUCTURAL = ("spd", "posdet", "invertible", "symmetric")
-KNOWN = _ENTRYWISE + _STRUCTURAL
+#: a matrix of full column rank is square or tall, one of full row rank square or wide
+_RANK = ("full-column-rank", "full-row-rank")
+KNOWN = _ENTRYWISE + _STRUCTURAL + _RANK
 
 # Sizes for ordinary dimensions, in order of first appearance; 1 is never used.
 _SIZES = (3, 4, 5, 6, 2, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
@@ -124,6 +128,16 @@ def _draw_one(g: Given, rng: np.random.Generator, dims: dict[str, int]) -> np.nd
             f"unknown assumption {sorted(unknown)[0]!r} on {g.name}; known: {', '.join(KNOWN)}"
         )
     shape = _size(g, dims)
+    rank = kinds & set(_RANK)
+    if rank:
+        if len(shape) != 2 or kinds - rank:
+            raise InputError(f"{g.name}: a rank assumption is for a matrix, and alone")
+        rows, cols = shape
+        if ("full-column-rank" in rank and rows < cols) or (
+            "full-row-rank" in rank and rows > cols
+        ):
+            raise InputError(f"{g.name} is {'/'.join(sorted(rank))} but drawn {rows} × {cols}")
+        return _well_conditioned(rng, rows, cols)
     entry = next((k for k in _ENTRYWISE if k in kinds), None)
     structural = kinds & set(_STRUCTURAL)
     if not structural:

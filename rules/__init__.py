@@ -9,7 +9,9 @@ from derive.rules import (  # noqa: F401  (register rules)
     differential,
     entrywise,
     expectation,
+    matrix_function,
     probability,
+    pseudo_inverse,
     regression,
 )
 from derive.rules.registry import all_rules, get, register, search

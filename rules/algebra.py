@@ -16,6 +16,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from derive.errors import UnsupportedError
 from derive.expr import (
     DifferentialSymbol,
+    FrechetDerivative,
     LogSumExp,
     MatScalar,
     ScalarDifferentialSymbol,
@@ -86,7 +87,7 @@ TRANSPOSE_PRODUCT = register(
 )
 
 
-def _count_transposes(e: sp.Basic) -> int:
+def count_transposes(e: sp.Basic) -> int:
     return sum(1 for a in sp.preorder_traversal(e) if isinstance(a, sp.Transpose))
 
 
@@ -95,7 +96,7 @@ def _transpose_sum(node: sp.Basic, ctx: Context) -> sp.Basic | None:
     if not (isinstance(node, sp.Transpose) and isinstance(node.arg, sp.MatAdd)):
         return None
     pushed = sp.MatAdd(*[tp(t) for t in node.arg.args])
-    return pushed if _count_transposes(pushed) < _count_transposes(node) else None
+    return pushed if count_transposes(pushed) < count_transposes(node) else None
 
 
 TRANSPOSE_SUM = register(
@@ -418,9 +419,32 @@ def _combine_powers(node: sp.Basic, opposite_signs: bool) -> sp.Basic | None:
     return None
 
 
+def _cancel_product(node: sp.Basic) -> sp.Basic | None:
+    """(AB)⁻¹ A B = I and A B (AB)⁻¹ = I, the product's factors standing one by one."""
+    if not isinstance(node, sp.MatMul):
+        return None
+    args = list(node.args)
+    for i, f in enumerate(args):
+        if not (isinstance(f, sp.Inverse) and isinstance(f.arg, sp.MatMul)):
+            continue
+        factors = list(f.arg.args)
+        k = len(factors)
+        if args[i + 1 : i + 1 + k] == factors:
+            rest = args[:i] + args[i + 1 + k :]
+        elif i >= k and args[i - k : i] == factors:
+            rest = args[: i - k] + args[i + 1 :]
+        else:
+            continue
+        if not any(is_matrix(r) for r in rest):
+            rest.append(sp.Identity(node.shape[0]))
+        return sp.MatMul(*rest) if len(rest) > 1 else rest[0]
+    return None
+
+
 def _inverse_cancel(node: sp.Basic, ctx: Context) -> sp.Basic | None:
-    """X⁻ᵏ Xʲ = Xʲ⁻ᵏ for adjacent powers of one invertible X (X⁻¹X = I), transposed too."""
-    return _combine_powers(node, opposite_signs=True)
+    """X⁻ᵏ Xʲ = Xʲ⁻ᵏ for adjacent powers of one invertible X (X⁻¹X = I), transposed too;
+    (AB)⁻¹AB = I."""
+    return _combine_powers(node, opposite_signs=True) or _cancel_product(node)
 
 
 def _fold_power(node: sp.Basic, ctx: Context) -> sp.Basic | None:
@@ -475,6 +499,15 @@ INVERSE_CANCEL = register(
                 sp.MatMul(_ms("A", m, n), sp.Inverse(_ms("X", n, n)), _ms("X", n, n)),
                 _ms("A", m, n),
                 assume={"X": ("invertible",)},
+            ),
+            RuleExample(
+                sp.MatMul(
+                    sp.Inverse(sp.MatMul(_ms("A", n, m), sp.Transpose(_ms("A", n, m)))),
+                    _ms("A", n, m),
+                    sp.Transpose(_ms("A", n, m)),
+                    _ms("B", n, k),
+                ),
+                _ms("B", n, k),
             ),
         ],
     )
@@ -544,6 +577,8 @@ DIAGONAL_OF_TRANSPOSE = register(
 )
 
 PREPARE_RULES: tuple[Rule, ...] = (LOG_PRODUCT_ENTRIES, LOG_SOFTMAX, PROB_SUM)
+#: transposes pushed in, symmetry used, A⁻¹A cancelled: for products written out
+SIMPLIFY_PRODUCTS: tuple[Rule, ...] = (TRANSPOSE_PRODUCT, SYMMETRIC, INVERSE_CANCEL)
 TEXTBOOK_RULES: tuple[Rule, ...] = (
     TRANSPOSE_PRODUCT,
     TRANSPOSE_SUM,
@@ -650,6 +685,12 @@ def gradient_terms(y: sp.Basic, g: sp.Basic, used: set[str] | None = None) -> li
     if isinstance(y, DiagMatrix):
         used.add("diag")
         return gradient_terms(y.args[0], DiagonalOf(g), used)
+    if isinstance(y, FrechetDerivative):  # tr(gᵀ L_f(X, Y)) = tr(L_f(Xᵀ, g)ᵀ Y)
+        if _has_d(y.arg):
+            raise UnsupportedError(f"a differential inside the matrix argument of {y}")
+        used.add("frechet")
+        gm = g if is_matrix(g) else sp.MatMul(g, sp.OneMatrix(*y.shape))
+        return gradient_terms(y.direction, FrechetDerivative(tp(y.arg), gm, y.fn), used)
     if isinstance(y, DiagonalOf):  # tr(gᵀ diag(Y)) = Σ g_i Y_ii = tr(diag(g)ᵀ Y)
         used.add("diag")
         gm = g if is_matrix(g) else sp.MatMul(g, sp.OneMatrix(*y.shape))
@@ -736,6 +777,47 @@ REARRANGE_HADAMARD = register(
         ],
     )
 )
+
+
+REARRANGE_FRECHET = register(
+    Rule(
+        id="identify.rearrange-frechet",
+        name="Bring dX to the right of a trace, through a matrix function's derivative",
+        source=(
+            "Matrix Cookbook (2012) eqs. (16), (13) and (5); for L_f the power series term by "
+            "term: tr(A Xʲ E Xᵏ⁻¹⁻ʲ) = tr(Xᵏ⁻¹⁻ʲ A Xʲ E), so tr(A L_f(X, E)) = tr(L_f(X, A) E)"
+        ),
+        statement=(
+            r"\operatorname{tr}(G^{\top} L_f(X, Y)) = "
+            r"\operatorname{tr}(L_f(X^{\top}, G)^{\top} Y)"
+        ),
+        cookbook=("16", "13", "5"),
+        apply=gradient_terms,
+        examples=lambda: [
+            RuleExample(
+                sp.Trace(
+                    sp.Transpose(_ms("G", n, n))
+                    * FrechetDerivative(_ms("A", n, n), DifferentialSymbol(_ms("X", n, n)), fn)
+                ),
+                sp.Trace(
+                    sp.Transpose(
+                        FrechetDerivative(sp.Transpose(_ms("A", n, n)), _ms("G", n, n), fn)
+                    )
+                    * DifferentialSymbol(_ms("X", n, n))
+                ),
+                wrt=("X",),
+            )
+            for fn in ("exp", "sin", "cosh")
+        ],
+    )
+)
+
+
+def rearrange_rule(used: set[str]) -> Rule:
+    """The rearrangement that names what `gradient_terms` passed through."""
+    if "frechet" in used:
+        return REARRANGE_FRECHET
+    return REARRANGE_HADAMARD if used else REARRANGE
 
 
 def _kronecker_trace(node: sp.Basic, ctx: Context) -> sp.Basic | None:

@@ -16,7 +16,9 @@ from derive.expr import (
     DifferentialSymbol,
     ExtremeEigenvalue,
     ExtremeEigenvector,
+    FrechetDerivative,
     LogSumExp,
+    MatrixFunction,
     MatScalar,
     PseudoInverse,
     ScalarDifferentialSymbol,
@@ -25,7 +27,7 @@ from derive.expr import (
     transpose,
 )
 from derive.model import Context, Rule, RuleExample
-from derive.rules import entrywise
+from derive.rules import entrywise, matrix_function
 from derive.rules.registry import register
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
@@ -792,6 +794,8 @@ BY_TYPE: dict[type, Rule] = {
     ElementwiseApplyFunction: ELEMENTWISE,
     Softmax: SOFTMAX,
     LogSumExp: LSE,
+    MatrixFunction: matrix_function.MATRIX_FUNCTION,
+    FrechetDerivative: matrix_function.FRECHET_LINEAR,
 }
 
 #: scalar functions of one argument that the chain rule handles by SymPy's scalar `diff`

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.linalg
 
 #: distinct sizes, so that a transposed or mis-shaped answer cannot pass by accident
 DIMS = {"m": 4, "n": 3, "k": 2, "p": 5}
@@ -137,6 +138,14 @@ add("det-XTAX-general-tall", ("54",), r"\det(X^\top A X)", TALL, "X",
 add("logdet-XTX-tall", ("55",), r"\log\det(X^\top X)", {"X": (4, 3)}, "X",
     lambda v: 2 * v["X"] @ inv(v["X"].T @ v["X"]),
     r"2 X (X^\top X)^{-1}")  # fmt: skip
+# (55) as printed, 2(X⁺)ᵀ, once X is declared of full column rank; (56) as a function of
+# Y = X⁺ (full row rank), where X = Y⁺: ∂f/∂Y = −2Xᵀ = −2(Y⁺)ᵀ.
+add("logdet-XTX-pinv", ("55",), r"\log\det(X^\top X)", X_MN, "X",
+    lambda v: 2 * np.linalg.pinv(v["X"]).T,
+    r"2 (X^{+})^\top", assume={"X": "full-column-rank"})  # fmt: skip
+add("logdet-pinv", ("56",), r"\log\det\left((Y^{+})^\top Y^{+}\right)", {"Y": ("n", "m")}, "Y",
+    lambda v: -2 * np.linalg.pinv(v["Y"]).T,
+    r"-2 (Y^{+})^\top", assume={"Y": "full-row-rank"})  # fmt: skip
 add("logdet-X", ("43", "57"), r"\log\det X", SQ, "X",
     lambda v: inv(v["X"]).T,
     r"X^{-\top}")  # fmt: skip
@@ -420,6 +429,20 @@ add("tr-regularized-rayleigh", ("127",),
     r"-2 C X (A + X^\top C X)^{-1} X^\top B X (A + X^\top C X)^{-1} + 2 B X (A + X^\top C X)^{-1}",
     assume={"A": "symmetric", "B": "symmetric", "C": "symmetric"})  # fmt: skip
 
+# (128) with the matrix sine: \operatorname{sinm}; \sin X would be the entrywise sine.
+add("tr-sin-X", ("128",), r"\operatorname{tr}(\operatorname{sinm}(X))", SQ, "X",
+    lambda v: scipy.linalg.cosm(v["X"]).T,
+    r"\operatorname{cosm}(X)^\top")  # fmt: skip
+add("tr-expm-X", None, r"\operatorname{tr}(\operatorname{expm}(X))", SQ, "X",
+    lambda v: scipy.linalg.expm(v["X"]).T,
+    r"\operatorname{expm}(X)^\top")  # fmt: skip
+add("tr-coshm-XTX", None, r"\operatorname{tr}(\operatorname{coshm}(X^\top X))", X_MN, "X",
+    lambda v: 2 * v["X"] @ scipy.linalg.sinhm(v["X"].T @ v["X"]),
+    r"2 X \operatorname{sinhm}(X^\top X)")  # fmt: skip
+add("logdet-expm-X", None, r"\log\det(\operatorname{expm}(X))", SQ, "X",
+    lambda v: np.eye(_n(v, "X")),
+    r"I")  # fmt: skip
+
 # === 2.6 Vector norms: (129)-(131); 2.7 Matrix norms: (132) ====================================
 NORM = {"x": ("n",), "a": ("n",)}
 
@@ -452,6 +475,63 @@ add("norm-xTx", ("131",), r"x^\top x", {"x": ("n",)}, "x",
 add("frobenius-squared", ("132",), r"\|X\|_F^2", X_MN, "X",
     lambda v: 2 * v["X"],
     r"2 X")  # fmt: skip
+
+
+# (94)-(95): the ratio of two quadratic forms; (96)-(97): the gradient of xᵀAx + bᵀx.
+def _eq95(v: Values) -> Any:
+    A, B, x = v["A"], v["B"], v["x"]
+    den = x @ B.T @ B @ x
+    return 2 * A.T @ A @ x / den - 2 * (x @ A.T @ A @ x) * B.T @ B @ x / den**2
+
+
+add("ratio-of-quadratic-forms", ("94-95",), r"\frac{(Ax)^\top (Ax)}{(Bx)^\top (Bx)}",
+    {"A": ("m", "n"), "B": ("k", "n"), "x": ("n",)}, "x", _eq95,
+    # (95) with 2/(xᵀBᵀBx) taken out, as the engine writes it
+    r"\frac{2}{x^\top B^\top B x}\left(A^\top A"
+    r" - \frac{x^\top A^\top A x}{x^\top B^\top B x} B^\top B\right) x")  # fmt: skip
+add("quadratic-plus-linear", ("96-97",), r"x^\top A x + b^\top x",
+    {"A": ("n", "n"), "x": ("n",), "b": ("n",)}, "x",
+    lambda v: (v["A"] + v["A"].T) @ v["x"] + v["b"],
+    r"(A + A^\top) x + b")  # fmt: skip
+
+# === Component forms: (32), (60), (73)-(75), (79)-(80), (41) ===================================
+# ∂F_kl/∂X_ij for a matrix F(X) is the gradient of the scalar e_kᵀ F e_l: u, v one-hot pick the
+# entry, and the gradient's entry (i, j) is the book's right side.
+ONEHOT = "onehot"
+add("entry-of-X", ("32", "73"), r"u^\top X v", {"X": ("m", "n"), "u": ("m",), "v": ("n",)}, "X",
+    lambda v: outer(v["u"], v["v"]),
+    r"u v^\top", assume={"u": ONEHOT, "v": ONEHOT})  # fmt: skip
+add("entry-of-inverse", ("60",), r"u^\top X^{-1} v", {"X": ("n", "n"), "u": ("n",), "v": ("n",)},
+    "X", lambda v: -outer(inv(v["X"]).T @ v["u"], inv(v["X"]) @ v["v"]),
+    r"-X^{-\top} u v^\top X^{-\top}", assume={"u": ONEHOT, "v": ONEHOT})  # fmt: skip
+add("entry-of-XA", ("74",), r"u^\top X A w",
+    {"X": ("m", "n"), "u": ("m",), "A": ("n", "k"), "w": ("k",)}, "X",
+    lambda v: outer(v["u"], v["A"] @ v["w"]),
+    r"u w^\top A^\top", assume={"u": ONEHOT, "w": ONEHOT})  # fmt: skip
+add("entry-of-XTA", ("75",), r"v^\top X^\top C w",
+    {"X": ("m", "n"), "v": ("n",), "C": ("m", "k"), "w": ("k",)}, "X",
+    lambda v: outer(v["C"] @ v["w"], v["v"]),
+    r"C w v^\top", assume={"v": ONEHOT, "w": ONEHOT})  # fmt: skip
+add("entry-of-XTBX", ("79", "80"), r"u^\top X^\top B X v",
+    {"X": ("m", "n"), "u": ("n",), "v": ("n",), "B": ("m", "m")}, "X",
+    lambda v: v["B"] @ v["X"] @ outer(v["v"], v["u"]) + v["B"].T @ v["X"] @ outer(v["u"], v["v"]),
+    r"B X v u^\top + B^\top X u v^\top", assume={"u": ONEHOT, "v": ONEHOT})  # fmt: skip
+
+
+def _adjugate(x: Any) -> Any:
+    """adj(X): the transposed cofactor matrix, from minors (no inverse involved)."""
+    size = x.shape[0]
+    cof = np.empty_like(x)
+    for i in range(size):
+        for j in range(size):
+            minor = np.delete(np.delete(x, i, axis=0), j, axis=1)
+            cof[i, j] = (-1) ** (i + j) * det(minor)
+    return cof.T
+
+
+add("det-X-adjugate", ("41",), r"\det X", SQ, "X",
+    lambda v: _adjugate(v["X"]).T,
+    r"\det(X) X^{-\top}")  # fmt: skip
 
 # === Section 2's differential rules, each through a gradient: (34), (35), (38), (39) ===========
 add("rule-scalar-factor", ("34", "99"), r"\operatorname{tr}(\alpha X)", {"alpha": (), **SQ}, "X",

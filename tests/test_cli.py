@@ -91,7 +91,18 @@ def test_json_output_follows_the_schema(tmp_path):
         assert {"before", "after", "note"} <= set(step)
 
 
-@pytest.mark.parametrize("cmd", [("show", "softmax-ce"), ("mle", "gaussian")])
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ("show", "softmax-ce"),
+        ("mle", "gaussian"),
+        # L_sinm(·,·), cosm, the Fréchet-derivative rules' sources with superscripts ʲ, ᵏ
+        ("grad", r"\operatorname{tr}(A\operatorname{sinm}(X) + \operatorname{expm}(X))",
+         "--wrt", "X", "--shape", "X=n,n", "--shape", "A=n,n"),
+        ("grad", r"\log\det((Y^{+})^\top Y^{+})", "--wrt", "Y", "--shape", "Y=n,m",
+         "--assume", "Y=full-row-rank"),
+    ],
+)  # fmt: skip
 def test_latex_export_compiles(tmp_path, cmd):
     pdflatex = require_pdflatex()
     tex = tmp_path / "d.tex"

@@ -648,3 +648,9 @@ def test_known_but_unsupported_functions_say_so(src):
     """Eigenvalues and the rank are refused by name, not as unknown text, and never guessed."""
     with pytest.raises(derive.UnsupportedError, match="eigenvalue|rank"):
         derive.gradient(src, "A", shapes={"A": ("n", "n")})
+
+
+def test_the_conjugate_transpose_is_refused_by_name():
+    """Cookbook (45) is about complex matrices; over the reals it is (44), X^H = X^T."""
+    with pytest.raises(derive.UnsupportedError, match="conjugate transpose"):
+        derive.gradient(r"\operatorname{tr}(A X^H)", "X", shapes={"X": ("m", "n"), "A": ("m", "n")})

@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 import derive
-from derive.expr import LogSumExp, MatScalar, Softmax, elementwise, sigmoid, softplus
+from derive.expr import (
+    LogSumExp,
+    MatrixFunction,
+    MatScalar,
+    PseudoInverse,
+    Softmax,
+    elementwise,
+    sigmoid,
+    softplus,
+)
 
 n, m = sp.symbols("n m", integer=True, positive=True)
 x = sp.MatrixSymbol("x", n, 1)
@@ -158,3 +167,55 @@ def scalars_of_X(depth: int = 2) -> st.SearchStrategy:  # noqa: N802 - X is the 
 @example(f=sp.log(sp.Determinant(sp.MatMul(sp.Transpose(X), X))), g=sp.Trace(X.T * C), coef=1)
 def test_random_functions_of_a_matrix_verify_or_raise(f, g, coef):
     _holds(f + coef * g, "X", S="spd")
+
+
+# --- matrix functions of a matrix that depends on X ----------------------------------------------
+
+MATRIX_FUNCTIONS = ["exp", "sin", "cos", "sinh", "cosh"]
+
+
+def scalars_through_matrix_functions() -> st.SearchStrategy:
+    """tr(Q f(M)), vᵀ f(M) v and ‖f(M)‖_F² for a matrix function f of an n × n M(X), scaled by
+    ¼ so that f stays of moderate size (exp of a norm-50 matrix is checked to ~1e-9 only)."""
+    fm = st.tuples(st.sampled_from(MATRIX_FUNCTIONS), squares_n(1)).map(
+        lambda p: MatrixFunction(sp.MatMul(sp.Rational(1, 4), p[1]), p[0])
+    )
+    return st.one_of(
+        fm.map(lambda F: sp.Trace(F)),
+        fm.map(lambda F: sp.Trace(sp.MatMul(Q, F))),
+        fm.map(lambda F: MatScalar(sp.MatMul(sp.Transpose(v), F, v))),
+        fm.map(lambda F: sp.Trace(sp.MatMul(sp.Transpose(F), F))),
+    )
+
+
+@settings(SETTINGS, max_examples=40)
+@given(f=scalars_through_matrix_functions(), g=scalars_of_X(1))
+def test_random_matrix_functions_verify_or_raise(f, g):
+    expr = f + g
+    _holds(expr, "X", **({"S": "spd"} if expr.has(S) else {}))
+
+
+# --- pseudo-inverses of X (m × n) of full column rank -----------------------------------------
+
+
+def scalars_through_pseudo_inverses() -> st.SearchStrategy:
+    """Functions of X⁺ (n × m) and of trees in X: tr(Cᵀ X⁺ᵀ), vᵀ X⁺ u, ‖X⁺‖_F², log det(X⁺X⁺ᵀ)."""
+    xp = PseudoInverse(X)
+    pinv_terms = st.sampled_from(
+        [
+            sp.Trace(sp.MatMul(sp.Transpose(C), sp.Transpose(xp))),
+            MatScalar(sp.MatMul(sp.Transpose(v), xp, u)),
+            sp.Trace(sp.MatMul(sp.Transpose(xp), xp)),
+            sp.log(sp.Determinant(sp.MatMul(xp, sp.Transpose(xp)))),
+            sp.Trace(sp.MatMul(Q, xp, P, X)),
+        ]
+    )
+    return st.tuples(pinv_terms, matrices_mn(1)).map(
+        lambda p: p[0] + sp.Trace(sp.MatMul(sp.Transpose(C), p[1]))
+    )
+
+
+@settings(SETTINGS, max_examples=30)
+@given(f=scalars_through_pseudo_inverses())
+def test_random_pseudo_inverses_verify_or_raise(f):
+    _holds(f, "X", X="full-column-rank")

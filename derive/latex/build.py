@@ -27,7 +27,9 @@ from derive.errors import InputError, ShapeError, UnsupportedError
 from derive.expr import (
     ExtremeEigenvalue,
     LogSumExp,
+    MatrixFunction,
     MatScalar,
+    PseudoInverse,
     Softmax,
     elementwise,
     is_matrix,
@@ -48,6 +50,15 @@ SCALAR_FUNCTIONS = {
     "sigma": sigmoid,
     "softplus": softplus,
     "sign": sp.sign,
+}
+
+#: \operatorname{expm}(X) and friends: the matrix function f(X) = Σₖ cₖXᵏ (SciPy's names)
+MATRIX_FUNCTION_NAMES = {
+    "expm": "exp",
+    "sinm": "sin",
+    "cosm": "cos",
+    "sinhm": "sinh",
+    "coshm": "cosh",
 }
 
 # A number written with powers (10^{10^{10}}) is computed exactly by SymPy; beyond this many
@@ -430,6 +441,11 @@ class Builder:
 
     def _Power(self, node: P.Power) -> sp.Basic:
         base = self.resolve(self.build(node.base))
+        if is_matrix(base) and node.exp == P.Name("H") and "H" not in self.syms:
+            raise UnsupportedError(
+                f"the conjugate transpose {base}^H (Cookbook (45)): derive works over the reals",
+                "for a real matrix, X^H is X^\\top",
+            )
         exp = self.scalar_of(self.build(node.exp), "an exponent")
         if not is_matrix(base):
             if base.is_number and exp.is_number:
@@ -469,6 +485,14 @@ class Builder:
             return sp.Pow(MatScalar(a), -1)
         return sp.Inverse(self.square(a, "an inverse"))
 
+    def _PseudoInverse(self, node: P.PseudoInverse) -> sp.Basic:
+        a = self.resolve(self.build(node.arg))
+        if not is_matrix(a) or a.shape[0] == 1 or a.shape[1] == 1:
+            raise UnsupportedError(
+                f"the pseudo-inverse of {self._show(a)}", "it is taken of a matrix here"
+            )
+        return PseudoInverse(a)
+
     def _Call(self, node: P.Call) -> sp.Basic:
         fn = node.fn
         if fn in SCALAR_FUNCTIONS:
@@ -492,6 +516,9 @@ class Builder:
             return Softmax(self._column(arg, "softmax"))
         if fn == "lse":
             return LogSumExp(self._column(arg, "log-sum-exp"))
+        if fn in MATRIX_FUNCTION_NAMES:
+            square = self.square(self._matrix(arg, fn), f"the matrix function {fn}")
+            return MatrixFunction(square, MATRIX_FUNCTION_NAMES[fn])
         if fn in ("lambda_max", "lambda_min"):
             square = self.square(self._matrix(arg, "an eigenvalue"), "an eigenvalue")
             return ExtremeEigenvalue(square, fn.removeprefix("lambda_"))

@@ -50,6 +50,7 @@ OPERATOR_NAMES = {
     "tr": "tr", "Tr": "tr", "trace": "tr", "softmax": "softmax", "softplus": "softplus",
     "diag": "diag", "sigmoid": "sigma", "lse": "lse", "logsumexp": "lse", "det": "det",
     "log": "log", "exp": "exp", "tanh": "tanh", "sign": "sign", "sgn": "sign",
+    "expm": "expm", "sinm": "sinm", "cosm": "cosm", "sinhm": "sinhm", "coshm": "coshm",
 }  # fmt: skip
 TRANSPOSE_MARKS = {"T", r"\top", r"\intercal", r"\mathsf"}
 UNDEFINED_FUNCTIONS = {"f", "g", "h"}  # f(x) is a function call in any paper, not f times x
@@ -126,6 +127,11 @@ class Transpose:
 
 @dataclass(frozen=True)
 class Inverse:
+    arg: object
+
+
+@dataclass(frozen=True)
+class PseudoInverse:
     arg: object
 
 
@@ -306,9 +312,23 @@ class Parser:
 
     def superscript(self, base: object) -> object:
         # ^T ^\top ^\intercal ^{T} ^{\top} ^{\mathsf T} ^{-1} ^{-T} ^{-\top} ^2 ^{expr}
+        # ^+ ^{+} ^\dagger ^{\dagger} ^{+T} ^{+\top}: the Moore–Penrose pseudo-inverse
+        if self.at("+", r"\dagger"):
+            self.take()
+            return PseudoInverse(base)
         if self.at("{"):
             start = self.i
             self.take()
+            if self.at("+", r"\dagger"):
+                self.take()
+                if self.at("}"):
+                    self.take()
+                    return PseudoInverse(base)
+                if self.tok.text in TRANSPOSE_MARKS and self.tok.text != r"\mathsf":
+                    self.take()
+                    self.expect("}")
+                    return Transpose(PseudoInverse(base))
+                raise self.fail("a pseudo-inverse mark followed by more than a transpose")
             if self.at("-") and self.peek().text in TRANSPOSE_MARKS and self.peek(2).text == "}":
                 self.i += 3
                 return Transpose(Inverse(base))

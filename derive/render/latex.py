@@ -54,6 +54,7 @@ from derive.expr import (
     JacobianOf,
     LogSumExp,
     MatDifferential,
+    MatrixFunction,
     MatScalar,
     ScalarDifferential,
     ScalarDifferentialSymbol,
@@ -352,7 +353,7 @@ class NotationMixin:
             return not self._has_script(s)
         if isinstance(e, sp.OneMatrix):
             return e.shape[1] == 1
-        if isinstance(e, (sp.Function, sp.DiagMatrix, Softmax, LogSumExp)):
+        if isinstance(e, (sp.Function, sp.DiagMatrix, Softmax, LogSumExp, MatrixFunction)):
             return True
         if isinstance(e, ElementwiseApplyFunction):
             t, body = elementwise_parts(e)
@@ -554,6 +555,13 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
 
     def _print_LogSumExp(self, expr, exp=None):
         return self._call(r"\operatorname{lse}", expr.arg, exp)
+
+    def _print_MatrixFunction(self, expr, exp=None):
+        return self._call(rf"\operatorname{{{expr.fn}m}}", expr.arg, exp)
+
+    def _print_FrechetDerivative(self, expr):
+        x, e = self._print(expr.arg), self._print(expr.direction)
+        return rf"L_{{\operatorname{{{expr.fn}m}}}}\left({x}, {e}\right)"
 
     def _print_ExtremeEigenvalue(self, expr, exp=None):
         return self._call(rf"\lambda_{{\{expr.which}}}", expr.arg, exp)
@@ -807,6 +815,7 @@ _MATH_SYMBOLS = {
 
 _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵀ", "0123456789+-=()niT", strict=True))
 _SUPERSCRIPTS["ᵀ"] = r"\top"
+_SUPERSCRIPTS.update({"ʲ": "j", "ᵏ": "k"})
 _SUBSCRIPTS = dict(
     zip("₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ", "0123456789+-=()aeoxhklmnpstijruv", strict=True)
 )

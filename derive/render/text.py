@@ -288,6 +288,12 @@ class TextPrinter(NotationMixin, StrPrinter):
     def _print_LogSumExp(self, expr):
         return self._call("lse", expr.arg)
 
+    def _print_MatrixFunction(self, expr):
+        return self._call(expr.fn + "m", expr.arg)
+
+    def _print_FrechetDerivative(self, expr):
+        return f"L_{expr.fn}m({self._print(expr.arg)}, {self._print(expr.direction)})"
+
     def _print_ExtremeEigenvalue(self, expr):
         return self._call("λₘₐₓ" if expr.which == "max" else "λₘᵢₙ", expr.arg)
 
