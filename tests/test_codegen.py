@@ -57,6 +57,23 @@ CASES = [
     Case("lse", "gradient", r"\log(\mathbf{1}^\top e^{A z})", "z", {"A": ("m", "n")}),
     Case("quadratic-hessian", "hessian", r"x^\top A x", "x"),
     Case("tanh-jacobian", "jacobian", r"\tanh(Wx)", "x", {"W": ("m", "n")}),
+    Case("matrix-sine", "gradient", r"\operatorname{tr}(A \operatorname{sinm}(X))", "X"),
+    Case("expm-bilinear", "gradient", r"u^\top \operatorname{expm}(X) v", "X"),
+    Case(
+        "coshm-gram",
+        "gradient",
+        r"\operatorname{tr}(\operatorname{coshm}(X^\top X))",
+        "X",
+        {"X": ("m", "n")},
+    ),
+    Case(
+        "pseudo-inverse",
+        "gradient",
+        r"\operatorname{tr}(A^\top X^{+\top}) + \log\det(X^\top X)",
+        "X",
+        {"X": (5, 3), "A": (5, 3)},
+        {"X": "full-column-rank"},
+    ),
 ]
 
 
