@@ -48,10 +48,6 @@ def _write_out(node: sp.Basic, ctx: Context) -> sp.Basic | None:
     return None
 
 
-_FULL_RANK = Context(
-    assume={"A": frozenset({"full-column-rank"}), "B": frozenset({"full-row-rank"})}
-)
-
 WRITE_OUT = register(
     Rule(
         id="pinv.full-rank",
