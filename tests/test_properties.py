@@ -172,13 +172,15 @@ def test_random_functions_of_a_matrix_verify_or_raise(f, g, coef):
 # --- matrix functions of a matrix that depends on X ----------------------------------------------
 
 MATRIX_FUNCTIONS = ["exp", "sin", "cos", "sinh", "cosh"]
+MATRIX_FUNCTION_SCALE = sp.Rational(1, 8)
 
 
 def scalars_through_matrix_functions() -> st.SearchStrategy:
     """tr(Q f(M)), vᵀ f(M) v and ‖f(M)‖_F² for a matrix function f of an n × n M(X), scaled by
-    ¼ so that f stays of moderate size (exp of a norm-50 matrix is checked to ~1e-9 only)."""
+    ⅛: JAX's expm loses digits as the norm grows (5e-10 relative at 37), and at exp(37) ≈ 1e16
+    a right answer can miss the check's 1e-8 (it says NOT VERIFIED, never passes silently)."""
     fm = st.tuples(st.sampled_from(MATRIX_FUNCTIONS), squares_n(1)).map(
-        lambda p: MatrixFunction(sp.MatMul(sp.Rational(1, 4), p[1]), p[0])
+        lambda p: MatrixFunction(MATRIX_FUNCTION_SCALE * p[1], p[0])
     )
     return st.one_of(
         fm.map(lambda F: sp.Trace(F)),
@@ -190,6 +192,20 @@ def scalars_through_matrix_functions() -> st.SearchStrategy:
 
 @settings(SETTINGS, max_examples=40)
 @given(f=scalars_through_matrix_functions(), g=scalars_of_X(1))
+# found 2026-11-23 at scale ¼ (a relative error of 1.8e-8 at exp(37)); at ⅛ it verifies
+@example(
+    f=sp.Trace(
+        MatrixFunction(
+            MATRIX_FUNCTION_SCALE
+            * sp.MatMul(
+                sp.Transpose(sp.HadamardProduct(sp.MatAdd(C, X), C)),
+                sp.HadamardProduct(sp.MatAdd(C, X), C),
+            ),
+            "exp",
+        )
+    ),
+    g=sp.Trace(sp.MatPow(sp.MatAdd(S, sp.MatMul(sp.Transpose(P * X * Q.T), P * X * Q.T)), 2)),
+)
 def test_random_matrix_functions_verify_or_raise(f, g):
     expr = f + g
     _holds(expr, "X", **({"S": "spd"} if expr.has(S) else {}))
