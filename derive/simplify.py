@@ -1,9 +1,10 @@
 """Bookkeeping that keeps expressions in the form a person writes, without changing values.
 
 `tidy` does what is never written as a step on a whiteboard: x + 0 = x, 1·A = A, I A = A,
-(Xᵀ)ᵀ = X, collecting numeric coefficients, d(X) written dX for a varying symbol X, and
-splitting a 1×1 sum used as a scalar into a sum of scalars. Everything with mathematical
-content (transpose of a product, symmetry, cyclic traces) is a cited rule applied as a step.
+(Xᵀ)ᵀ = X, (X⁻¹)⁻¹ = X, I⁻¹ = I, collecting numeric coefficients, d(X) written dX for a
+varying symbol X, and splitting a 1×1 sum used as a scalar into a sum of scalars. Everything
+with mathematical content (transpose of a product, symmetry, cyclic traces) is a cited rule
+applied as a step.
 
 Not SymPy's `doit` or ``evaluate=True``: those push transposes into sums
 ((Ax − b)ᵀ + (Ax − b)ᵀ becomes −2bᵀ + 2xᵀAᵀ) and fold X·X into X², which the rules then
@@ -253,7 +254,17 @@ def _trace(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
     return sp.Trace(a)
 
 
+def _inverse(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
+    a = args[0]
+    if isinstance(a, sp.Inverse):
+        return a.arg
+    if isinstance(a, sp.Identity):
+        return a
+    return e if a == e.arg else sp.Inverse(a)
+
+
 _HANDLERS = {
+    sp.Inverse: _inverse,
     sp.MatMul: _matmul,
     sp.MatAdd: _matadd,
     sp.Transpose: _transpose,
