@@ -194,7 +194,11 @@ def test_parsing_never_calls_eval_or_sympify_at_run_time(monkeypatch):
 
     def text_refused(real_fn):
         def guarded(source, *args, **kwargs):  # imports exec code objects: not text
-            if isinstance(source, str | bytes):
+            # SymPy compiles code it writes itself (polys/monomials.py builds monomial
+            # arithmetic with exec on first use); text from anywhere else is refused. User
+            # text cannot reach SymPy's own exec: sympify and parse_expr are refused below.
+            caller = sys._getframe(1).f_globals.get("__name__", "")
+            if isinstance(source, str | bytes) and not caller.startswith("sympy."):
                 refuse()
             return real_fn(source, *args, **kwargs)
 
