@@ -66,32 +66,37 @@ def _problem_options(p: argparse.ArgumentParser) -> None:
 
 
 def parse_shapes(items: Sequence[str]) -> dict[str, tuple[int | str, ...]]:
-    """--shape A=m,n x=n lambda= → {"A": ("m", "n"), "x": ("n",), "lambda": ()}."""
+    r"""--shape A=m,n x=n lambda= '\mu=n' → {"A": ("m", "n"), "x": ("n",), "lambda": (),
+    "mu": ("n",)}."""
     from derive.errors import InputError
+    from derive.latex import symbol_name
 
     shapes: dict[str, tuple[int | str, ...]] = {}
     for item in items:
         name, eq, dims = item.partition("=")
         name, dims = name.strip(), dims.strip().strip("()")
-        if not eq or not name.replace("_", "").isalnum():
+        if not eq or not name:
             raise InputError(f"--shape takes NAME=DIMS, such as A=m,n or x=n, got {item!r}")
         parts = [d.strip() for d in dims.split(",") if d.strip()] if dims else []
         if len(parts) > 2 or not all(d.isalnum() and d.isascii() for d in parts):
             raise InputError(f"--shape {item!r}: at most two dimensions, names or numbers")
-        shapes[name] = tuple(int(d) if d.isdigit() else d for d in parts)
+        shapes[symbol_name(name, "--shape")] = tuple(int(d) if d.isdigit() else d for d in parts)
     return shapes
 
 
 def parse_assumptions(items: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """--assume S=spd --assume S=symmetric → {"S": ("spd", "symmetric")}."""
+    r"""--assume S=spd --assume S=symmetric → {"S": ("spd", "symmetric")}; names may be
+    written in LaTeX ('\Sigma=spd')."""
     from derive.errors import InputError
+    from derive.latex import symbol_name
 
     out: dict[str, tuple[str, ...]] = {}
     for item in items:
         name, eq, kind = item.partition("=")
         if not eq or not name.strip() or not kind.strip():
             raise InputError(f"--assume takes NAME=KIND, such as S=spd, got {item!r}")
-        out[name.strip()] = out.get(name.strip(), ()) + (kind.strip(),)
+        name = symbol_name(name.strip(), "--assume")
+        out[name] = out.get(name, ()) + (kind.strip(),)
     return out
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.printing.pretty.pretty_symbology import pretty_symbol
 
 from derive.errors import InputError, ShapeError
 from derive.expr import (
@@ -95,8 +96,11 @@ def symbols_of(f: sp.Basic) -> dict[str, sp.Basic]:
     return out
 
 
-def _implied(f: sp.Basic, syms: dict[str, sp.Basic]) -> tuple[dict[str, set[str]], list[str]]:
-    """Assumptions a numeric check needs because f would be undefined otherwise."""
+def _implied(
+    f: sp.Basic, syms: dict[str, sp.Basic], declared: Mapping[str, set[str]]
+) -> tuple[dict[str, set[str]], list[str]]:
+    """Assumptions a numeric check needs because f would be undefined otherwise, and remarks
+    saying so where the user did not declare them."""
     implied: dict[str, set[str]] = {}
     remarks: list[str] = []
     for node in sp.preorder_traversal(f):
@@ -111,7 +115,9 @@ def _implied(f: sp.Basic, syms: dict[str, sp.Basic]) -> tuple[dict[str, set[str]
             arg = node.args[0].arg
             if isinstance(arg, sp.MatrixSymbol):
                 implied.setdefault(arg.name, set()).add("posdet")
-                remarks.append(f"log det {arg.name} is defined for det {arg.name} > 0")
+                if not declared.get(arg.name, set()) & {"spd", "posdet"}:
+                    shown = pretty_symbol(arg.name)
+                    remarks.append(f"log det {shown} is defined for det {shown} > 0")
         if isinstance(node, sp.Inverse) and isinstance(node.arg, sp.MatrixSymbol):
             implied.setdefault(node.arg.name, set()).add("invertible")
         if isinstance(node, ElementwiseApplyFunction) and isinstance(node.expr, sp.MatrixSymbol):
@@ -173,15 +179,18 @@ def make_problem(
     *,
     vector_valued: bool = False,
 ) -> Problem:
-    """Validate the inputs of `derive.gradient` and friends; build the problem."""
-    if isinstance(f, str):
-        from derive.latex import parse_latex
+    """Validate the inputs of `derive.gradient` and friends; build the problem.
 
+    Names may be written in LaTeX (``\\Sigma``, ``W_{1}``) in wrt, shapes and assume alike.
+    """
+    from derive.latex import parse_latex, symbol_name
+
+    if not isinstance(shapes or {}, Mapping) or not isinstance(assume or {}, Mapping):
+        raise InputError("shapes and assume map names to shapes and assumption kinds")
+    if isinstance(f, str):
         f = parse_latex(f, shapes, assume)
     if not isinstance(f, sp.Basic):
         raise InputError(f"f must be a SymPy expression, got {type(f).__name__}")
-    if not isinstance(wrt, str):
-        wrt = getattr(wrt, "name", None) or str(wrt)
     f = normalize(f)
     if is_matrix(f):
         if vector_valued:
@@ -194,7 +203,14 @@ def make_problem(
                 f"the gradient needs a scalar function; f has shape {f.shape[0]}x{f.shape[1]}"
             )
     syms = symbols_of(f)
-    shapes = dict(shapes or {})
+
+    def named(text: str, what: str) -> str:  # a symbol of f as it is, else LaTeX for one
+        return text if isinstance(text, str) and text in syms else symbol_name(text, what)
+
+    if not isinstance(wrt, str):
+        wrt = getattr(wrt, "name", None) or str(wrt)
+    wrt = named(wrt, "wrt")
+    shapes = {named(name, "a shape"): shp for name, shp in (shapes or {}).items()}
     for name, shp in shapes.items():
         shp = tuple(shp)
         if name in syms and shape_of(syms[name]) != shp:
@@ -209,10 +225,11 @@ def make_problem(
                 raise InputError(
                     f"unknown assumption {kind!r} for {name}; known: {', '.join(ASSUMPTIONS)}"
                 )
+        name = named(name, "an assumption")
         if name not in syms:
             raise InputError(f"assumption on {name!r}, which does not occur in f")
         assume_sets.setdefault(name, set()).update(kinds)
-    implied, remarks = _implied(f, syms)
+    implied, remarks = _implied(f, syms, assume_sets)
     for name, kinds in implied.items():
         if name not in syms:  # a Lambda's bound variable
             continue

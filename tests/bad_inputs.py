@@ -140,6 +140,13 @@ CORPUS: list[Bad] = [
         needle="dimension",
     ),
     Bad("assume-unknown", r"x^\top S x", assume={"S": "round"}, needle="unknown assumption"),
+    Bad("wrt-not-a-name", r"x^\top x", wrt=r"x^2", needle="wrt must name one symbol"),
+    Bad(
+        "assume-not-a-name",
+        r"x^\top S x",
+        assume={r"S^{-1}": "spd"},
+        needle="must name one symbol",
+    ),
     Bad("wrt-missing-option", "x^\\top x", argv=("grad", r"x^\top x"), library=False),
     Bad(
         "format-unknown",

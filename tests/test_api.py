@@ -83,3 +83,17 @@ def test_mle_and_gradient_accept_only_their_inputs():
         derive.mle("gausian")
     with pytest.raises(derive.UnknownNameError):
         derive.worked("nope")
+
+
+def test_names_may_be_written_in_latex_as_in_f():
+    r"""wrt, shapes and assume take `\Sigma`, `W_{1}`, `\mu` as f writes them, or plain names."""
+    f = r"\frac12 \log\det\Sigma + \frac12 (x - \mu)^\top \Sigma^{-1} (x - \mu)"
+    plain = derive.gradient(f, "Sigma", shapes={"mu": ("n",)}, assume={"Sigma": "spd"})
+    latex = derive.gradient(f, r"\Sigma", shapes={r"\mu": ("n",)}, assume={r"\Sigma": "spd"})
+    assert latex.result == plain.result
+    assert latex.verification.passed
+    # declared spd: no remark that log det Σ needs det Σ > 0
+    assert latex.remarks == ()
+    d = derive.gradient(r"\log\det W_1", "W_{1}", check=False)
+    assert d.wrt == ("W_1",)
+    assert d.remarks == ("log det W₁ is defined for det W₁ > 0",)

@@ -153,3 +153,20 @@ def test_failed_check_exits_1(monkeypatch, capsys):
     assert cli.main(["show", "softmax-ce"]) == 1
     assert "NOT VERIFIED" in capsys.readouterr().out
     monkeypatch.setitem(cli.COMMANDS, "show", real)
+
+
+def test_grad_takes_latex_names_in_its_options():
+    out = run(
+        "grad",
+        r"\frac12 \log\det\Sigma + \frac12 (x-\mu)^\top \Sigma^{-1} (x-\mu)",
+        "--wrt",
+        r"\Sigma",
+        "--assume",
+        r"\Sigma=spd",
+        "--shape",
+        r"\mu=n",
+    )
+    assert out.returncode == 0, out.stderr
+    result = out.stdout.split("Result:")[1]
+    assert "∂f/∂Σ = (1/2)(Σ⁻¹ − Σ⁻¹(x − μ)(x − μ)ᵀΣ⁻¹)" in result
+    assert "verified against JAX autodiff" in out.stdout

@@ -9,6 +9,7 @@ reaches eval, exec, sympify or parse_expr.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import sympy as sp
@@ -16,9 +17,31 @@ import sympy as sp
 from derive.errors import InputError
 from derive.latex.build import build
 from derive.latex.lexer import LatexSyntaxError
-from derive.latex.parser import parse
+from derive.latex.parser import Name, parse
 
-__all__ = ["LatexSyntaxError", "parse_latex"]
+__all__ = ["LatexSyntaxError", "parse_latex", "symbol_name"]
+
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def symbol_name(text: str, what: str = "a name") -> str:
+    r"""The name of the symbol `text` writes in LaTeX, as the parser names it: ``\Sigma`` →
+    ``Sigma``, ``W_{1}`` → ``W_1``, ``\mathbf{x}`` → ``x``, ``\hat\theta`` → ``theta_hat``.
+
+    A plain name (letters, digits, underscores) is returned as it is; anything that is not one
+    symbol raises `derive.InputError`, whose message starts with `what` ("wrt", "a shape").
+    """
+    if not isinstance(text, str):
+        raise InputError(f"{what} must be a string, got {type(text).__name__}")
+    if _PLAIN_NAME.fullmatch(text):
+        return text
+    try:
+        tree = parse(text)
+    except LatexSyntaxError:
+        tree = None
+    if not isinstance(tree, Name):
+        raise InputError(f"{what} must name one symbol (such as x, W_1 or \\Sigma), got {text!r}")
+    return tree.name
 
 
 def parse_latex(
@@ -35,8 +58,14 @@ def parse_latex(
         kind = (kind,) if isinstance(kind, str) else kind
         if not isinstance(kind, tuple | list) or not all(isinstance(k, str) for k in kind):
             raise InputError(f"the assumption on {name!r} must be a kind or kinds, got {kind!r}")
-        kinds[name] = tuple(kind)
+        key = symbol_name(name, "an assumption")
+        kinds[key] = kinds.get(key, ()) + tuple(kind)
+    named: dict[str, tuple] = {}
+    for name, shape in (shapes or {}).items():
+        key = symbol_name(name, "a shape")
+        if named.setdefault(key, shape) != shape:
+            raise InputError(f"two different shapes are given for {key}")
     try:
-        return build(parse(text), dict(shapes or {}), kinds)
+        return build(parse(text), named, kinds)
     except RecursionError:  # a safety net: the parser bounds nesting at MAX_DEPTH
         raise LatexSyntaxError("the expression is nested too deeply") from None
