@@ -200,6 +200,117 @@ LOG_SOFTMAX = register(
 )
 
 
+# --- recognising the softmax ---------------------------------------------------------------
+
+
+def _exp_of(e: sp.Basic) -> sp.Basic | None:
+    """z for exp∘(z); None otherwise."""
+    if isinstance(e, ElementwiseApplyFunction):
+        (var,) = e.function.variables
+        if e.function.expr == sp.exp(var):
+            return e.expr
+    return None
+
+
+def _softmax_normaliser(e: sp.Basic) -> sp.Basic | None:
+    """z when e is the scalar 1ᵀ exp(z) of a column vector z; None otherwise."""
+    if isinstance(e, MatScalar) and isinstance(e.arg, sp.MatMul) and len(e.arg.args) == 2:
+        one, tail = e.arg.args
+        z = _exp_of(tail)
+        if isinstance(one, sp.OneMatrix) and z is not None and z.shape[1] == 1:
+            return z
+    return None
+
+
+_MULTIPLICATIVE = (
+    sp.MatMul,
+    sp.HadamardProduct,
+    sp.Mul,
+    sp.Transpose,
+    DiagMatrix,
+    MatScalar,
+    sp.KroneckerProduct,
+)
+
+
+def _scale_degree(e: sp.Basic, z: sp.Basic, total: sp.Basic) -> int | None:
+    """k when e(c·exp(z)) = cᵏ e(exp(z)) for every c > 0, read off the tree; None when the tree
+    does not show e homogeneous in exp(z). `total` is 1ᵀ exp(z), of degree 1."""
+    if e == total:
+        return 1
+    if _exp_of(e) in (z, sp.Transpose(z)):
+        return 1
+    if not any(_exp_of(a) in (z, sp.Transpose(z)) for a in sp.preorder_traversal(e)):
+        return 0
+    if isinstance(e, _MULTIPLICATIVE):
+        parts = [_scale_degree(a, z, total) for a in e.args]
+        return None if None in parts else sum(parts)
+    if isinstance(e, (sp.MatAdd, sp.Add)):
+        parts = {_scale_degree(a, z, total) for a in e.args}
+        return parts.pop() if len(parts) == 1 else None
+    if isinstance(e, (sp.Pow, sp.HadamardPower)) and e.exp.is_Integer:
+        base = _scale_degree(e.base, z, total)
+        return None if base is None else int(e.exp) * base
+    if isinstance(e, sp.Inverse):
+        base = _scale_degree(e.arg, z, total)
+        return None if base is None else -base
+    return None
+
+
+def _recognise_softmax(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """F(exp(z)) → F(softmax(z)) where F(c·u) = F(u) for every c > 0 and 1ᵀexp(z) occurs.
+
+    With c = 1ᵀexp(z), exp(z) = c·softmax(z) gives F(exp(z)) = F(softmax(z)): each exp(z)
+    becomes softmax(z) and each 1ᵀexp(z) becomes 1ᵀsoftmax(z) = 1.
+    """
+    if not is_matrix(node):
+        return None
+    totals = {a for a in sp.preorder_traversal(node) if _softmax_normaliser(a) is not None}
+    for total in sorted(totals, key=sp.default_sort_key):
+        z = _softmax_normaliser(total)
+        hidden = node.xreplace({total: sp.S.One})
+        exps = {a for a in sp.preorder_traversal(hidden) if _exp_of(a) in (z, sp.Transpose(z))}
+        if not exps or _scale_degree(node, z, total) != 0:
+            continue
+        q = Softmax(z)
+        return hidden.xreplace({a: q if _exp_of(a) == z else sp.Transpose(q) for a in exps})
+    return None
+
+
+RECOGNISE_SOFTMAX = register(
+    Rule(
+        id="softmax.recognise",
+        name="Recognise the softmax",
+        source=(
+            "definition of the softmax: softmax(z) = exp(z)/(1ᵀexp(z)); so an expression "
+            "unchanged when exp(z) is scaled by c > 0 is the same expression of softmax(z)"
+        ),
+        statement=(
+            r"\frac{\exp(z)}{\mathbf{1}^{\top}\exp(z)} = \operatorname{softmax}(z),\quad "
+            r"\exp(z) = (\mathbf{1}^{\top}\exp(z))\,\operatorname{softmax}(z)"
+        ),
+        apply=_recognise_softmax,
+        examples=lambda: [
+            RuleExample(
+                sp.MatMul(
+                    sp.Pow(MatScalar(sp.MatMul(ones(n).T, elementwise(sp.exp, _ms("z", n)))), -1),
+                    elementwise(sp.exp, _ms("z", n)),
+                ),
+                Softmax(_ms("z", n)),
+            ),
+            RuleExample(
+                sp.MatMul(
+                    sp.Pow(MatScalar(sp.MatMul(ones(n).T, elementwise(sp.exp, _ms("z", n)))), -2),
+                    elementwise(sp.exp, _ms("z", n)),
+                    sp.Transpose(elementwise(sp.exp, _ms("z", n))),
+                ),
+                sp.MatMul(Softmax(_ms("z", n)), sp.Transpose(Softmax(_ms("z", n)))),
+            ),
+        ],
+    )
+)
+
+
 def _log_product_of_entries(node: sp.Basic, ctx: Context) -> sp.Basic | None:
     """log ∏ᵢ vᵢ (written det diag(v)) → 1ᵀ log(v)."""
     if (
@@ -580,6 +691,7 @@ PREPARE_RULES: tuple[Rule, ...] = (LOG_PRODUCT_ENTRIES, LOG_SOFTMAX, PROB_SUM)
 #: transposes pushed in, symmetry used, A⁻¹A cancelled: for products written out
 SIMPLIFY_PRODUCTS: tuple[Rule, ...] = (TRANSPOSE_PRODUCT, SYMMETRIC, INVERSE_CANCEL)
 TEXTBOOK_RULES: tuple[Rule, ...] = (
+    RECOGNISE_SOFTMAX,
     TRANSPOSE_PRODUCT,
     TRANSPOSE_SUM,
     SYMMETRIC,

@@ -36,12 +36,25 @@ class _Entries:
         self.symbol_of: dict[sp.Basic, sp.Dummy] = {}
         self.node_of: dict[sp.Dummy, sp.Basic] = {}
 
+        self.scalar_node_of: dict[sp.Dummy, sp.Basic] = {}
+
     def atom(self, node: sp.Basic) -> sp.Dummy:
         if node not in self.symbol_of:
             s = sp.Dummy(f"e{len(self.symbol_of)}", real=True)
             self.symbol_of[node] = s
             self.node_of[s] = node
         return self.symbol_of[node]
+
+    def opaque(self, e: sp.Expr) -> sp.Expr:
+        """e with each scalar of a matrix (xᵀAx, tr X, lse(z), …) as a symbol: SymPy's
+        rational-function algebra must not rebuild the matrix nodes inside them."""
+        reps = {}
+        for node in sp.preorder_traversal(e):
+            if not is_matrix(node) and any(is_matrix(a) for a in node.args):
+                if node not in reps:
+                    reps[node] = sp.Dummy(f"c{len(self.scalar_node_of)}", real=True)
+                    self.scalar_node_of[reps[node]] = node
+        return e.xreplace(reps)
 
 
 def _coefficient(e: sp.MatMul) -> tuple[sp.Expr, list[sp.Basic]]:
@@ -52,7 +65,7 @@ def _coefficient(e: sp.MatMul) -> tuple[sp.Expr, list[sp.Basic]]:
 def to_scalar(e: sp.Basic, entries: _Entries) -> sp.Expr:
     """The scalar expression of a generic entry of `e` (scalars are the same at every entry)."""
     if not is_matrix(e):
-        return e
+        return entries.opaque(e)
     if isinstance(e, sp.OneMatrix):
         return sp.S.One
     if isinstance(e, sp.ZeroMatrix):
@@ -68,7 +81,7 @@ def to_scalar(e: sp.Basic, entries: _Entries) -> sp.Expr:
     if isinstance(e, sp.MatMul):
         c, mats = _coefficient(e)
         if len(mats) == 1:
-            return c * to_scalar(mats[0], entries)
+            return entries.opaque(c) * to_scalar(mats[0], entries)
     return entries.atom(e)
 
 
@@ -78,6 +91,11 @@ def _is_entry_function(e: sp.Basic) -> bool:
 
 def from_scalar(s: sp.Expr, entries: _Entries) -> sp.Basic | None:
     """The Hadamard form of the scalar entry expression `s`; None where it has none."""
+    e = _from_scalar(s, entries)
+    return None if e is None else e.xreplace(entries.scalar_node_of)
+
+
+def _from_scalar(s: sp.Expr, entries: _Entries) -> sp.Basic | None:
     shape = entries.shape
     atoms = set(entries.node_of)
     if not (s.free_symbols & atoms):
@@ -87,7 +105,7 @@ def from_scalar(s: sp.Expr, entries: _Entries) -> sp.Basic | None:
     if s in atoms:
         return entries.node_of[s]
     if isinstance(s, sp.Add):
-        parts = [from_scalar(a, entries) for a in s.args]
+        parts = [_from_scalar(a, entries) for a in s.args]
         return None if any(p is None for p in parts) else sp.MatAdd(*parts)
     if isinstance(s, sp.Mul):
         const = [a for a in s.args if not (a.free_symbols & atoms)]
@@ -95,21 +113,21 @@ def from_scalar(s: sp.Expr, entries: _Entries) -> sp.Basic | None:
         varying = sorted(
             (a for a in s.args if a.free_symbols & atoms), key=lambda a: isinstance(a, sp.Add)
         )
-        parts = [from_scalar(a, entries) for a in varying]
+        parts = [_from_scalar(a, entries) for a in varying]
         if any(p is None for p in parts):
             return None
         body = parts[0] if len(parts) == 1 else sp.HadamardProduct(*parts)
         c = sp.Mul(*const)
         return body if c == 1 else sp.MatMul(c, body)
     if isinstance(s, sp.Pow):
-        base = from_scalar(s.base, entries)
+        base = _from_scalar(s.base, entries)
         if base is None or s.exp.free_symbols & atoms:
             return None
         if s.exp.is_Integer:
             return sp.HadamardPower(base, s.exp)
         return elementwise(sp.Lambda(_T, _T**s.exp), base)
     if _is_entry_function(s):
-        inner = from_scalar(s.args[0], entries)
+        inner = _from_scalar(s.args[0], entries)
         if inner is None:
             return None
         return elementwise(type(s), inner)

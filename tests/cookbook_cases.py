@@ -602,7 +602,20 @@ add("lse", None, r"\operatorname{lse}(z)", {"z": ("n",)}, "z",
     r"\operatorname{softmax}(z)")  # fmt: skip
 add("log-sum-exp-written-out", None, r"\log(\mathbf{1}^\top \exp(z))", {"z": ("n",)}, "z",
     lambda v: softmax(v["z"]),
-    r"\frac{\exp(z)}{\mathbf{1}^\top \exp(z)}", compare="ops")  # fmt: skip
+    r"\operatorname{softmax}(z)")  # fmt: skip
+add("softmax-ce-written-out", None, r"\log\sum_i \exp(z_i) - y^\top z",
+    {"z": ("n",), "y": ("n",)}, "z",
+    lambda v: softmax(v["z"]) - v["y"],
+    r"\operatorname{softmax}(z) - y")  # fmt: skip
+add("softmax-ce-written-out-weights", None, r"\log \mathbf{1}^\top \exp(W x) - y^\top W x",
+    {"y": ("m",), "W": ("m", "n"), "x": ("n",)}, "W",
+    lambda v: outer(softmax(v["W"] @ v["x"]) - v["y"], v["x"]),
+    r"(\operatorname{softmax}(W x) - y) x^\top")  # fmt: skip
+add("softmax-weighted-written-out", None, r"y^\top \frac{\exp(z)}{\mathbf{1}^\top \exp(z)}",
+    {"z": ("n",), "y": ("n",)}, "z",
+    lambda v: v["y"] * softmax(v["z"]) - (v["y"] @ softmax(v["z"])) * softmax(v["z"]),
+    r"y \odot \operatorname{softmax}(z)"
+    r" - (y^\top \operatorname{softmax}(z)) \operatorname{softmax}(z)")  # fmt: skip
 RIDGE = {"X": ("m", "n"), "w": ("n",), "y": ("m",), "lambda": ()}
 add("ridge", None, r"\|X w - y\|_2^2 + \lambda \|w\|_2^2", RIDGE, "w",
     lambda v: 2 * v["X"].T @ (v["X"] @ v["w"] - v["y"]) + 2 * v["lambda"] * v["w"],
@@ -687,6 +700,11 @@ add("hess-logistic", None, r"\mathbf{1}^\top \operatorname{softplus}(X w) - y^\t
     lambda v: v["X"].T @ np.diag(sig(v["X"] @ v["w"]) * (1 - sig(v["X"] @ v["w"]))) @ v["X"],
     r"X^\top \operatorname{diag}(\sigma(X w) \odot (\mathbf{1} - \sigma(X w))) X",
     kind="hessian", assume={"y": "binary"}, compare="ops")  # fmt: skip
+add("hess-lse-written-out", None, r"\log \mathbf{1}^\top \exp(z)", {"z": ("n",)}, "z",
+    lambda v: np.diag(softmax(v["z"])) - outer(softmax(v["z"]), softmax(v["z"])),
+    r"\operatorname{diag}(\operatorname{softmax}(z))"
+    r" - \operatorname{softmax}(z)\operatorname{softmax}(z)^\top",
+    kind="hessian")  # fmt: skip
 add("hess-lse", None, r"\operatorname{lse}(z)", {"z": ("n",)}, "z",
     lambda v: np.diag(softmax(v["z"])) - outer(softmax(v["z"]), softmax(v["z"])),
     r"\operatorname{diag}(\operatorname{softmax}(z))"
@@ -713,6 +731,12 @@ add("hess-softplus-sum", None, r"\mathbf{1}^\top \operatorname{softplus}(x)", {"
 # === Jacobians ===============================================================================
 VEC = {"x": ("n",)}
 add("jac-softmax", None, r"\operatorname{softmax}(z)", {"z": ("n",)}, "z",
+    lambda v: np.diag(softmax(v["z"])) - outer(softmax(v["z"]), softmax(v["z"])),
+    r"\operatorname{diag}(\operatorname{softmax}(z))"
+    r" - \operatorname{softmax}(z)\operatorname{softmax}(z)^\top",
+    kind="jacobian")  # fmt: skip
+add("jac-softmax-written-out", None, r"\frac{\exp(z)}{\mathbf{1}^\top \exp(z)}", {"z": ("n",)},
+    "z",
     lambda v: np.diag(softmax(v["z"])) - outer(softmax(v["z"]), softmax(v["z"])),
     r"\operatorname{diag}(\operatorname{softmax}(z))"
     r" - \operatorname{softmax}(z)\operatorname{softmax}(z)^\top",

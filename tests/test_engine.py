@@ -295,3 +295,27 @@ def test_an_entrywise_function_of_a_square_matrix_says_it_is_not_the_matrix_func
     assert any("not the matrix function sin" in r for r in d.remarks)
     d = derive.gradient(r"\mathbf{1}^\top \tanh(W x)", "W", shapes={"W": (4, 3)})
     assert not any("matrix function" in r for r in d.remarks)  # not square: no such thing
+
+
+def test_softmax_is_recognised_only_where_the_normaliser_cancels():
+    """exp(z)/(1ᵀexp(z)) → softmax(z) needs F(c·exp z) = F(exp z) for c > 0."""
+    from derive.model import Context
+    from derive.rules.algebra import RECOGNISE_SOFTMAX
+    from derive.simplify import tidy
+
+    e = elementwise(sp.exp, z)
+    total = scalar(ones_row, e)
+
+    def recognise(node):
+        new = RECOGNISE_SOFTMAX.apply(node, Context())
+        return None if new is None else tidy(new)
+
+    assert recognise(mm(sp.Pow(total, -1), e)) == Softmax(z)
+    assert recognise(mm(sp.Pow(total, -2), e, T(e))) == mm(Softmax(z), T(Softmax(z)))
+    # of degree 1 or −1 in exp(z): not scale-free, left alone
+    assert recognise(sp.MatAdd(e, mm(sp.Pow(total, -1), e))) is None
+    assert recognise(mm(sp.Pow(total, -2), e)) is None
+    # exp(2z) and log(1 + exp(z)) do not scale with exp(z)
+    assert recognise(mm(sp.Pow(total, -1), elementwise(sp.exp, mm(2, z)))) is None
+    log1p = elementwise(sp.Lambda(t := sp.Symbol("t"), sp.log(1 + sp.exp(t))), z)
+    assert recognise(mm(sp.Pow(total, -1), log1p)) is None

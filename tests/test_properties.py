@@ -91,7 +91,16 @@ def scalars_of_x(depth: int = 2) -> st.SearchStrategy:
         vm.map(lambda w: LogSumExp(w)),
         vm.map(lambda w: -MatScalar(sp.MatMul(sp.Transpose(c), elementwise(sp.log, Softmax(w))))),
         vn.map(lambda w: MatScalar(sp.MatMul(sp.OneMatrix(1, n), elementwise(sp.exp, w)))),
+        # the softmax and log-sum-exp written out, for the softmax recognition
+        vm.map(lambda w: sp.log(_sum_exp(w))),
+        vm.map(
+            lambda w: MatScalar(sp.MatMul(sp.Transpose(c), elementwise(sp.exp, w))) / _sum_exp(w)
+        ),
     )
+
+
+def _sum_exp(w: sp.Basic) -> MatScalar:
+    return MatScalar(sp.MatMul(sp.OneMatrix(1, w.shape[0]), elementwise(sp.exp, w)))
 
 
 @SETTINGS
@@ -100,6 +109,14 @@ def scalars_of_x(depth: int = 2) -> st.SearchStrategy:
 @example(
     f=sp.log(sp.Determinant(DiagMatrix(elementwise(sp.exp, x)))),
     g=sp.Determinant(DiagMatrix(elementwise(sigmoid, x))),
+    coef=1,
+)
+# found 2026-12-05: SymPy's factor rebuilt softmax(2ABx) inside cᵀsoftmax(·) with a scalar
+# argument and crashed; scalars of matrices are now opaque symbols to the entrywise algebra
+@example(
+    f=MatScalar(sp.MatMul(sp.Transpose(c), elementwise(sp.exp, sp.MatMul(A, 2 * B * x))))
+    / _sum_exp(sp.MatMul(A, 2 * B * x)),
+    g=MatScalar(sp.MatMul(sp.Transpose(a), x)),
     coef=1,
 )
 def test_random_functions_of_a_vector_verify_or_raise(f, g, coef):
