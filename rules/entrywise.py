@@ -35,7 +35,6 @@ class _Entries:
         self.shape = tuple(shape)
         self.symbol_of: dict[sp.Basic, sp.Dummy] = {}
         self.node_of: dict[sp.Dummy, sp.Basic] = {}
-
         self.scalar_node_of: dict[sp.Dummy, sp.Basic] = {}
 
     def atom(self, node: sp.Basic) -> sp.Dummy:
@@ -49,8 +48,10 @@ class _Entries:
         """e with each scalar of a matrix (xᵀAx, tr X, lse(z), …) as a symbol: SymPy's
         rational-function algebra must not rebuild the matrix nodes inside them."""
         reps = {}
-        for node in sp.preorder_traversal(e):
+        walk = sp.preorder_traversal(e)
+        for node in walk:
             if not is_matrix(node) and any(is_matrix(a) for a in node.args):
+                walk.skip()  # the outermost such scalar stands for all inside it
                 if node not in reps:
                     reps[node] = sp.Dummy(f"c{len(self.scalar_node_of)}", real=True)
                     self.scalar_node_of[reps[node]] = node
