@@ -161,11 +161,17 @@ SYMMETRIC = register(
 # --- rewriting before differentiation -------------------------------------------------------
 
 
+def _entrywise_arg(e: sp.Basic, fn: type) -> sp.Basic | None:
+    """z when e is fn∘(z), the named function fn (log, exp) applied entrywise; else None."""
+    if isinstance(e, ElementwiseApplyFunction):
+        (var,) = e.function.variables
+        if e.function.expr == fn(var):
+            return e.expr
+    return None
+
+
 def _is_log_of_softmax(e: sp.Basic) -> bool:
-    if not isinstance(e, ElementwiseApplyFunction) or not isinstance(e.expr, Softmax):
-        return False
-    (var,) = e.function.variables
-    return e.function.expr == sp.log(var)
+    return isinstance(_entrywise_arg(e, sp.log), Softmax)
 
 
 def _log_softmax(node: sp.Basic, ctx: Context) -> sp.Basic | None:
@@ -205,11 +211,7 @@ LOG_SOFTMAX = register(
 
 def _exp_of(e: sp.Basic) -> sp.Basic | None:
     """z for exp∘(z); None otherwise."""
-    if isinstance(e, ElementwiseApplyFunction):
-        (var,) = e.function.variables
-        if e.function.expr == sp.exp(var):
-            return e.expr
-    return None
+    return _entrywise_arg(e, sp.exp)
 
 
 def _softmax_normaliser(e: sp.Basic) -> sp.Basic | None:
