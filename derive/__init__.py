@@ -29,8 +29,8 @@ _API = {
     "jacobian": "derive.api",
     "mle": "derive.api",
     "map_estimate": "derive.api",
-    "worked": "derive.api",
-    "catalog": "derive.api",
+    "worked": "derive.collection",
+    "catalog": "derive.collection",
     "check_answer": "derive.answer",
     "VerificationWarning": "derive.api",
     "Derivation": "derive.model",
@@ -55,14 +55,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from derive.answer import check_answer  # noqa: F401
     from derive.api import (  # noqa: F401
         VerificationWarning,
-        catalog,
         gradient,
         hessian,
         jacobian,
         map_estimate,
         mle,
-        worked,
     )
+    from derive.collection import catalog, worked  # noqa: F401
     from derive.model import CheckReport, Derivation, Given, Rule, RuleRef, Step  # noqa: F401
 
 
@@ -70,6 +69,7 @@ def __getattr__(name: str) -> object:
     if name in _API:
         import importlib
 
+        importlib.import_module("derive.methods")  # a Derivation is useless without them
         value = getattr(importlib.import_module(_API[name]), name)
         globals()[name] = value
         return value

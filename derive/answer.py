@@ -40,8 +40,8 @@ from derive.errors import InputError, ShapeError, VerificationError
 from derive.evaluate import evaluate, names_used
 from derive.expr import MatScalar, is_matrix, normalize, transpose
 from derive.model import Given
+from derive.notation.text import text
 from derive.problem import Shape, shape_of, symbols_of
-from derive.render.text import text
 from derive.sampling import choose_dims, draw
 
 __all__ = ["DIAGNOSES", "AnswerReport", "check_answer"]
@@ -106,7 +106,7 @@ class AnswerReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data: every expression as ``{latex, text}``, arrays as nested lists."""
-        from derive.render.latex import latex
+        from derive.notation.latex import latex
 
         def expr(e: sp.Basic | None) -> dict[str, str] | None:
             return None if e is None else {"latex": latex(e), "text": text(e)}

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import sympy as sp
 
+import derive.methods  # noqa: F401  (attaches d.check(), d.to_latex(), … to Derivation)
 from derive.derivatives import gradient_derivation, hessian_derivation, jacobian_derivation
 from derive.model import Derivation
 from derive.problem import Shape, make_problem
@@ -18,7 +19,8 @@ class VerificationWarning(UserWarning):
     """A derivation's numeric cross-check failed: do not trust its result."""
 
 
-def _finish(d: Derivation, check: bool, trials: int = 5, seed: int = 0) -> Derivation:
+def finish(d: Derivation, check: bool, trials: int = 5, seed: int = 0) -> Derivation:
+    """`d` verified (unless check=False); a failed check is warned about, never raised."""
     if not check:
         return d
     d = d.verified(trials=trials, seed=seed)
@@ -51,7 +53,7 @@ def gradient(
     if structure == "symmetric":
         assume = _with_symmetric(assume, wrt)
     d = gradient_derivation(make_problem(f, wrt, shapes, assume), structure)
-    return _finish(d, check)
+    return finish(d, check)
 
 
 def _with_symmetric(assume: Assume | None, name: str) -> dict[str, str | tuple[str, ...]]:
@@ -75,7 +77,7 @@ def hessian(
 ) -> Derivation:
     """∂²f/∂x∂xᵀ of a scalar f with respect to a column vector x (the Jacobian of ∇f)."""
     d = hessian_derivation(make_problem(f, wrt, shapes, assume))
-    return _finish(d, check)
+    return finish(d, check)
 
 
 def jacobian(
@@ -88,14 +90,14 @@ def jacobian(
 ) -> Derivation:
     """∂g/∂xᵀ of a column-vector function g of a column vector x: entry (i, j) is ∂g_i/∂x_j."""
     d = jacobian_derivation(make_problem(f, wrt, shapes, assume, vector_valued=True))
-    return _finish(d, check)
+    return finish(d, check)
 
 
 def mle(family: str, *, check: bool = True, **options: object) -> Derivation:
     """The maximum-likelihood derivation for an i.i.d. sample from `family` (e.g. "gaussian")."""
     from derive.likelihood import mle_derivation
 
-    return _finish(mle_derivation(family, **options), check)
+    return finish(mle_derivation(family, **options), check)
 
 
 def map_estimate(family: str, *, prior: str = "gaussian", check: bool = True) -> Derivation:
@@ -103,18 +105,4 @@ def map_estimate(family: str, *, prior: str = "gaussian", check: bool = True) ->
     closed form; "laplace": the L1 penalty, no closed form). Only "linear-regression"."""
     from derive.likelihood import map_derivation
 
-    return _finish(map_derivation(family, prior), check)
-
-
-def worked(name: str, *, check: bool = True) -> Derivation:
-    """A derivation from the worked catalogue (see `catalog()`), e.g. "softmax-ce"."""
-    from derive.recipes import build
-
-    return _finish(build(name), check)
-
-
-def catalog() -> list[tuple[str, str]]:
-    """The worked derivations as (name, one-line title), in catalogue order."""
-    from derive.recipes import entries
-
-    return [(e.name, e.title) for e in entries()]
+    return finish(map_derivation(family, prior), check)

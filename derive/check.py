@@ -343,7 +343,7 @@ def _constrained(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: 
     return run
 
 
-# Expectations (derive.expectation): an expression affine in E_{x∼D}[·] is the expectation
+# Expectations (derive.integrate): an expression affine in E_{x∼D}[·] is the expectation
 # of its integrand, so two sides are compared through their integrands at draws of x ∼ D.
 # A Monte Carlo comparison is measured in standard errors of the mean difference and passes
 # within MC_SIGMAS; an exact one (a Bernoulli, by enumeration) by the relative error.
@@ -351,7 +351,7 @@ STANDARD_ERRORS = "standard errors"
 
 
 def _sides(before: sp.Basic, after: sp.Basic):
-    from derive.expectation import integrand, shared
+    from derive.integrate import integrand, shared
 
     b, a = integrand(before), integrand(after)
     var, dist = shared(b, a)
@@ -361,7 +361,7 @@ def _sides(before: sp.Basic, after: sp.Basic):
 def _expectation(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int):
     """E[before] == E[after] over x ∼ D: exactly for a Bernoulli, else within MC_SIGMAS
     standard errors of a Monte Carlo mean of the integrands' difference (common draws)."""
-    from derive.expectation import MC_DRAWS, MC_SIGMAS, draw_from, values_at
+    from derive.integrate import MC_DRAWS, MC_SIGMAS, draw_from, values_at
     from derive.rules.expectation import Bernoulli
 
     fb, fa, var, dist = _sides(before, after)
@@ -390,7 +390,7 @@ def _expectation(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: 
 def _pointwise(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int):
     """The integrands of before and after agree at draws of x ∼ D (every outcome of a
     Bernoulli), so the expectations agree."""
-    from derive.expectation import POINTWISE_DRAWS, draw_from, values_at
+    from derive.integrate import POINTWISE_DRAWS, draw_from, values_at
 
     fb, fa, var, dist = _sides(before, after)
     reads = _reads(before, after, varying=wrt)
@@ -413,8 +413,8 @@ _EXPECTATION_RELATIONS: dict[str, Callable] = {
 
 
 def _integral(function: sp.Basic, expr: sp.Basic, wrt: tuple[str, ...]):
-    """∫₀¹ function dθ == expr, θ = wrt[0], by tanh-sinh quadrature (derive.expectation)."""
-    from derive.expectation import integrate_unit
+    """∫₀¹ function dθ == expr, θ = wrt[0], by tanh-sinh quadrature (derive.integrate)."""
+    from derive.integrate import integrate_unit
 
     if len(wrt) != 1:
         raise InputError("an integral claim names the one variable of integration in wrt")
@@ -422,7 +422,7 @@ def _integral(function: sp.Basic, expr: sp.Basic, wrt: tuple[str, ...]):
     reads = _reads(function, expr)
 
     def run(tr: _Trial) -> float:
-        from derive.expectation import values_at
+        from derive.integrate import values_at
 
         var = sp.Symbol(theta)
         total = integrate_unit(lambda t: values_at(function, var, t, tr.values, tr.dims))

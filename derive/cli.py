@@ -226,7 +226,7 @@ def _quietly(fn, *args, **kwargs):
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from derive.api import catalog
+    from derive.collection import catalog
 
     entries = catalog()
     width = max(len(name) for name, _ in entries)
@@ -236,7 +236,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from derive.api import worked
+    from derive.collection import worked
 
     return _emit(_quietly(worked, args.name, check=not args.no_check), args)
 
@@ -269,7 +269,7 @@ def _progress(done: int, total: int, label: str) -> None:
 def _cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from derive.api import catalog, worked
+    from derive.collection import catalog, worked
     from derive.errors import InputError, UnknownNameError
 
     known = [name for name, _ in catalog()]

@@ -51,6 +51,7 @@ from derive.expr import (
     softplus,
 )
 from derive.model import Derivation, Given
+from derive.notation.text import text
 
 BACKENDS = ("numpy", "jax")
 
@@ -1090,7 +1091,6 @@ def generate(
     `UnsupportedError` for a node it cannot lower, `InputError` for a bad name or backend.
     """
     from derive.evaluate import names_used
-    from derive.render.text import text
 
     prog = _Program(backend)
     fn_name = identifier(name)
@@ -1347,8 +1347,6 @@ def default_name(d: Derivation) -> str:
 
 
 def _formula(d: Derivation) -> str:
-    from derive.render.text import text
-
     lhs, rhs = d.results[0]
     lines = [f"{text(lhs)} = {text(rhs)}"]
     lines += [f"    where {text(s)} = {text(e)}" for s, e in d.definitions]

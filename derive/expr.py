@@ -359,3 +359,23 @@ def normalize(e: sp.Basic) -> sp.Basic:
     if tuple(new_args) == tuple(e.args):
         return e
     return e.func(*new_args)
+
+
+def split_coeff(term: sp.Basic) -> tuple[sp.Expr, list[sp.Basic]]:
+    """A matrix term as (scalar coefficient, matrix factors): 2 c A x → (2c, [A, x])."""
+    if isinstance(term, sp.MatMul):
+        scalars = [a for a in term.args if not is_matrix(a)]
+        mats = [a for a in term.args if is_matrix(a)]
+        return sp.Mul(*scalars), mats
+    return sp.S.One, [term]
+
+
+def mat_mul(scalar: sp.Expr, factors: list[sp.Basic]) -> sp.Basic:
+    """scalar · F1 F2 ⋯ built without canonicalisation beyond the trivial ones."""
+    shape_src = factors
+    if scalar == 0:
+        return sp.ZeroMatrix(shape_src[0].shape[0], shape_src[-1].shape[1])
+    if len(factors) == 1 and scalar == 1:
+        return factors[0]
+    args = ([] if scalar == 1 else [scalar]) + factors
+    return sp.MatMul(*args)

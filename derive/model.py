@@ -1,9 +1,12 @@
-"""The data of a derivation: rules, steps, claims, checks. All frozen; printers only read them."""
+"""The data of a derivation: rules, steps, claims, checks. All frozen; printers only read them.
+
+This module sits under the rulebook and the engine and imports nothing of theirs.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import sympy as sp
@@ -63,9 +66,9 @@ class Rule:
     """One identity of the rulebook.
 
     `source` is a citation ("Matrix Cookbook (2012) eq. (37)") or a named source; `cookbook`
-    lists the Cookbook equation labels cited, which tests match against
-    ``shared/cookbook/equations.md``. `apply` is the machine form the engine calls;
-    `examples` builds instances for the rule's numeric test.
+    lists the Cookbook equation labels cited, which tests match against the checked table
+    ``rules/cookbook/equations.md`` (vendored from shared/cookbook/). `apply` is the machine
+    form the engine calls; `examples` builds instances for the rule's numeric test.
     """
 
     id: str
@@ -192,6 +195,9 @@ class Derivation:
     """A derivation as immutable data: given, goal, steps, results, claims, verification.
 
     `objective` is the function derived from (f); `results` are (lhs, rhs) equations.
+    Its convenience methods (`check`, `verified`, `function`, `source`, `to_latex`,
+    `to_markdown`, `to_json`, `to_text` and the Jupyter hooks) are attached by the API layer
+    (`derive.methods`), so that this data module imports nothing above it.
     """
 
     title: str
@@ -215,72 +221,6 @@ class Derivation:
     def result(self) -> sp.Basic:
         """The main result (the right side of the first result equation)."""
         return self.results[0][1]
-
-    # --- checking ------------------------------------------------------------------------
-    def check(self, trials: int = 5, seed: int = 0) -> CheckReport:
-        """Verify every step and claim numerically against JAX; returns the report."""
-        from derive.check import check_derivation
-
-        return check_derivation(self, trials=trials, seed=seed)
-
-    def verified(self, trials: int = 5, seed: int = 0) -> Derivation:
-        """This derivation with `verification` filled in by `check`."""
-        return replace(self, verification=self.check(trials=trials, seed=seed))
-
-    # --- evaluation ----------------------------------------------------------------------
-    def function(self, backend: str = "numpy") -> Callable[..., Any]:
-        """A callable of the result taking the symbols as keyword arrays.
-
-        Vectors are passed as 1-D arrays; the return value has the result's shape, with
-        column vectors returned as 1-D arrays and scalars as 0-d arrays. Built from the
-        generated `source`; a result the code generator cannot lower is evaluated node by
-        node (derive.evaluate) instead.
-        """
-        from derive.codegen import derivation_function
-
-        return derivation_function(self, backend)
-
-    def source(self, backend: str = "numpy") -> str:
-        """Standalone Python source of the result for "numpy" or "jax" (see derive.codegen).
-
-        One function, ``grad_x(...)`` for ∂f/∂x, with the formula in its docstring, common
-        subexpressions computed once, solves instead of inverses; it needs NumPy or JAX only.
-        """
-        from derive.codegen import derivation_source
-
-        return derivation_source(self, backend)
-
-    # --- printing ------------------------------------------------------------------------
-    def to_latex(self, standalone: bool = False) -> str:
-        from derive.render.latex import render
-
-        return render(self, standalone=standalone)
-
-    def to_markdown(self) -> str:
-        from derive.render.markdown import render
-
-        return render(self)
-
-    def to_json(self) -> str:
-        from derive.render.json import render
-
-        return render(self)
-
-    def to_text(self) -> str:
-        from derive.render.text import render
-
-        return render(self)
-
-    def _repr_latex_(self) -> str:
-        from derive.render.latex import render_math
-
-        return render_math(self)
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
-
-    def __str__(self) -> str:
-        return self.to_text()
 
 
 @dataclass(frozen=True)

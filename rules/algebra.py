@@ -23,7 +23,9 @@ from derive.expr import (
     Softmax,
     elementwise,
     is_matrix,
+    mat_mul,
     ones,
+    split_coeff,
 )
 from derive.model import Context, Rule, RuleExample
 from derive.rules.registry import register
@@ -401,7 +403,6 @@ def _factor(node: sp.Basic, ctx: Context) -> sp.Basic | None:
     if not isinstance(node, sp.MatAdd):
         return None
     terms = list(node.args)
-    from derive.simplify import mat_mul, split_coeff
 
     for i in range(len(terms)):
         for j in range(i + 1, len(terms)):
@@ -443,7 +444,6 @@ def _common_scalar(node: sp.Basic, ctx: Context) -> sp.Basic | None:
     """½A + ½Aᵀ = ½(A + Aᵀ): a scalar factor shared by every term of a sum, taken out."""
     if not isinstance(node, sp.MatAdd):
         return None
-    from derive.simplify import mat_mul, split_coeff
 
     split = [split_coeff(t) for t in node.args]
     coeffs = [c for c, _ in split]

@@ -6,6 +6,10 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+#: the checked Cookbook table, vendored so that a clone stands alone; its upstream is
+#: shared/cookbook/equations.md beside the repository (tests/test_vendored.py keeps them equal)
+EQUATIONS = ROOT / "rules" / "cookbook" / "equations.md"
+UPSTREAM_EQUATIONS = SHARED / "cookbook" / "equations.md"
 
 
 def require_pdflatex() -> str:

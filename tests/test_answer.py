@@ -21,7 +21,7 @@ from derive.answer import DIAGNOSES, AnswerReport, check_answer
 from derive.errors import InputError, VerificationError
 from derive.expr import MatScalar
 from derive.model import CheckReport
-from derive.render.text import text
+from derive.notation.text import text
 
 DERIVE = str(pathlib.Path(sys.executable).parent / "derive")
 

@@ -143,9 +143,9 @@ def test_failed_check_exits_1(monkeypatch, capsys):
     real = cli._cmd_show
 
     def fake_show(args):
-        import derive.api
+        import derive.collection
 
-        d = derive.api.worked("softmax-ce", check=False)
+        d = derive.collection.worked("softmax-ce", check=False)
         bad = CheckReport(False, 0.5, 5, 0, (), "step 3 differs at seed 0 trial 1")
         return cli._emit(dataclasses.replace(d, verification=bad), args)
 

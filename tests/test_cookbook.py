@@ -27,10 +27,9 @@ import derive
 from derive.evaluate import compile_function
 from derive.latex import parse_latex
 from derive.simplify import canonical
-from tests.conftest import SHARED
+from tests.conftest import EQUATIONS
 from tests.cookbook_cases import CASES, DIMS, Case
 
-EQUATIONS = SHARED / "cookbook" / "equations.md"
 RTOL = 1e-8
 DRAWS = 3
 BY_ID = {c.id: c for c in CASES}

@@ -31,8 +31,8 @@ from derive.expr import (
 )
 from derive.latex import LatexSyntaxError, parse_latex
 from derive.model import Given
+from derive.notation.latex import latex
 from derive.problem import shape_of, symbols_of
-from derive.render.latex import latex
 from derive.sampling import choose_dims, draw
 
 m, n, p = sp.symbols("m n p", integer=True, positive=True)

@@ -19,10 +19,8 @@ from derive.expr import GradientOf, MatScalar, ScalarDifferential
 from derive.likelihood import X_BAR_DEFINITION, hat, mle_derivation
 from derive.model import Context, Rule
 from derive.rules import probability as pr
-from tests.conftest import SHARED
 
 FAMILIES = ("gaussian", "bernoulli", "poisson", "exponential", "laplace")
-EQUATIONS = SHARED / "cookbook" / "equations.md"
 H = 1e-6  # finite-difference step
 
 

@@ -132,7 +132,7 @@ def test_the_entrywise_sine_of_a_square_matrix_points_to_the_matrix_sine():
 
 def test_matrix_functions_round_trip_through_latex():
     from derive.latex import parse_latex
-    from derive.render.latex import latex
+    from derive.notation.latex import latex
 
     for fn in SCIPY:
         e = MatrixFunction(sp.MatrixSymbol("X", 3, 3), fn)

@@ -33,12 +33,12 @@ from derive.expr import (
     softplus,
 )
 from derive.model import CheckReport, Derivation, Given, ItemCheck, RuleRef, Step
+from derive.notation.latex import latex
+from derive.notation.text import text
 from derive.render import json as rjson
 from derive.render import latex as rlatex
 from derive.render import markdown as rmarkdown
 from derive.render import text as rtext
-from derive.render.latex import latex
-from derive.render.text import text
 
 m, n = sp.symbols("m n", integer=True, positive=True)
 A = sp.MatrixSymbol("A", m, n)

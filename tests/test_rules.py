@@ -9,9 +9,7 @@ import sympy as sp
 from derive import rules
 from derive.model import Rule
 from derive.selfcheck import self_check
-from tests.conftest import SHARED
-
-EQUATIONS = SHARED / "cookbook" / "equations.md"
+from tests.conftest import EQUATIONS
 
 
 def cookbook_labels() -> set[str]:

@@ -38,6 +38,7 @@ from derive.expr import (
     transpose,
 )
 from derive.latex import parser as P
+from derive.notation.text import text
 from derive.simplify import tidy
 
 SCALAR_FUNCTIONS = {
@@ -198,8 +199,6 @@ class Builder:
         return f"{e.shape[0]}x{e.shape[1]}"
 
     def _show(self, e: sp.Basic) -> str:
-        from derive.render.text import text
-
         e = self.resolve(e)
         shown = text(e)
         if len(shown) > 60:  # a message is one line; the shape is what matters

@@ -1,0 +1,1 @@
+"""Notation: how expressions are written, in LaTeX and in plain text (no derivations here)."""
