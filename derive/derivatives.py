@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive.differential import differentiate
 from derive.errors import UnsupportedError
 from derive.expr import (
     DifferentialSymbol,
@@ -23,9 +22,10 @@ from derive.expr import (
     ScalarDifferentialSymbol,
     is_matrix,
 )
-from derive.model import Claim, Context, Derivation, Step
+from derive.model import Citation, Claim, Context, Derivation
 from derive.problem import Problem
-from derive.rewrite import rewrite
+from derive.readoff import gradient_terms, jacobian_of, rearrange_rule
+from derive.record import Recorder
 from derive.rules import algebra, entrywise, matrix_function, probability, pseudo_inverse
 from derive.simplify import tidy
 
@@ -70,64 +70,55 @@ def _sum(terms: list[sp.Basic]) -> sp.Basic:
 
 
 def read_off_gradient(
-    df: sp.Basic, x: sp.Basic, ctx: Context, lhs_f: sp.Basic
-) -> tuple[sp.Basic, list[Step]]:
-    """From df linear in dX to ∂f/∂X in textbook form, with the steps."""
+    rec: Recorder, df: sp.Basic, x: sp.Basic, ctx: Context, lhs_f: sp.Basic
+) -> sp.Basic:
+    """From df linear in dX to ∂f/∂X in textbook form, each move recorded in `rec`."""
     dlhs = ScalarDifferential(lhs_f)
-    df, steps = rewrite(df, algebra.READ_OFF_RULES, ctx, dlhs)
+    df = rec.rewrite(df, algebra.READ_OFF_RULES, dlhs, ctx=ctx)
     terms = list(sp.Add.make_args(df))
     gs: list[sp.Basic] = []
     used: set[str] = set()
     for t in terms:
-        gs.extend(tidy(g, ctx) for g in algebra.gradient_terms(t, sp.S.One, used))
+        gs.extend(tidy(g, ctx) for g in gradient_terms(t, sp.S.One, used))
     if not gs:
         raise UnsupportedError("a function whose differential vanishes identically")
     if not is_matrix(x):
         gs = [tidy(MatScalar(g), ctx) if is_matrix(g) else g for g in gs]
-    rearrange = algebra.rearrange_rule(used)
+    rearrange = rearrange_rule(used)
     if len(gs) > 1:
         form = sp.Add(*[trace_form(g, x) for g in gs], evaluate=False)
         if form != df:
-            steps.append(Step(dlhs, df, form, rearrange.ref))
+            rec.cite(rearrange, dlhs, df, form)
         g = tidy(_sum(gs), ctx)
-        collected = trace_form(g, x)
-        steps.append(Step(dlhs, form, collected, algebra.COLLECT.ref))
+        collected = rec.cite(algebra.COLLECT, dlhs, form, trace_form(g, x))
     else:
         g = gs[0]
         collected = trace_form(g, x)
         if collected != df:
-            steps.append(Step(dlhs, df, collected, rearrange.ref))
+            rec.cite(rearrange, dlhs, df, collected)
     grad_lhs = GradientOf(lhs_f, x)
-    steps.append(
-        Step(
-            grad_lhs,
-            collected,
-            g,
-            algebra.IDENTIFY_GRADIENT.ref,
-            relation="gradient",
-            note="Cookbook layout: the gradient has the shape of " + str(x),
-        )
+    rec.cite(
+        algebra.IDENTIFY_GRADIENT,
+        grad_lhs,
+        collected,
+        g,
+        relation="gradient",
+        note="Cookbook layout: the gradient has the shape of " + str(x),
     )
-    g2, more = rewrite(g, TEXTBOOK_RULES, ctx, grad_lhs)
-    steps.extend(more)
-    return g2, steps
+    return rec.rewrite(g, TEXTBOOK_RULES, grad_lhs, ctx=ctx)
 
 
 def gradient_derivation(p: Problem, structure: str | None = None) -> Derivation:
     """∂f/∂X by differentials: unstructured (every entry of X independent, what autodiff
     computes) by default; with structure="symmetric", the derivative with respect to the free
     entries X_ij, i ≤ j, of a symmetric X (Cookbook (138))."""
-    steps: list[Step] = []
-    f1, prep = rewrite(p.f, PREPARE_RULES, p.ctx, F)
-    steps.extend(prep)
-    if any(s.rule.id == pseudo_inverse.WRITE_OUT.id for s in prep):
+    rec = Recorder(p.ctx)
+    f1 = rec.rewrite(p.f, PREPARE_RULES, F)
+    if any(s.rule.id == pseudo_inverse.WRITE_OUT.id for s in rec.steps):
         # (Aᵀ(AAᵀ)⁻¹)ᵀAᵀ(AAᵀ)⁻¹ = (AAᵀ)⁻¹ before differentiating, not after
-        f1, more = rewrite(f1, algebra.SIMPLIFY_PRODUCTS, p.ctx, F)
-        steps.extend(more)
-    df, dsteps = differentiate(f1, p.ctx, ScalarDifferential(F))
-    steps.extend(dsteps)
-    g, gsteps = read_off_gradient(df, p.wrt, p.ctx, F)
-    steps.extend(gsteps)
+        f1 = rec.rewrite(f1, algebra.SIMPLIFY_PRODUCTS, F)
+    df = rec.differentiate(f1, ScalarDifferential(F))
+    g = read_off_gradient(rec, df, p.wrt, p.ctx, F)
     name = str(p.wrt)
     if structure is None:
         return Derivation(
@@ -138,7 +129,7 @@ def gradient_derivation(p: Problem, structure: str | None = None) -> Derivation:
             given=p.given,
             objective=p.f,
             wrt=(name,),
-            steps=tuple(steps),
+            steps=tuple(rec.steps),
             results=((GradientOf(F, p.wrt), g),),
             claims=(Claim("gradient", f"∂f/∂{name} against jax.grad", g, p.f, (name,)),),
             remarks=p.remarks,
@@ -152,23 +143,18 @@ def gradient_derivation(p: Problem, structure: str | None = None) -> Derivation:
             "symmetry is a property of square matrices",
         )
     lhs = GradientOf(F, x)
-    s = algebra.SYMMETRIC_GRADIENT.apply(g, p.ctx)
-    steps.append(
-        Step(
-            lhs,
-            trace_form(g, x),
-            s,
-            algebra.SYMMETRIC_GRADIENT.ref,
-            note=(
-                f"{name} is symmetric: differentiate with respect to its free entries "
-                f"{name}_ij, i ≤ j; an off-diagonal entry appears twice in {name}"
-            ),
-            relation="symmetric-gradient",
-            wrt=(name,),
-        )
+    s = rec.transform(
+        trace_form(g, x),
+        algebra.SYMMETRIC_GRADIENT,
+        lhs,
+        note=(
+            f"{name} is symmetric: differentiate with respect to its free entries "
+            f"{name}_ij, i ≤ j; an off-diagonal entry appears twice in {name}"
+        ),
+        relation="symmetric-gradient",
+        wrt=(name,),
     )
-    s2, more = rewrite(tidy(s, p.ctx), TEXTBOOK_RULES, p.ctx, lhs)
-    steps.extend(more)
+    s2 = rec.rewrite(tidy(s, p.ctx), TEXTBOOK_RULES, lhs)
     return Derivation(
         title=f"Gradient with respect to the symmetric matrix {name}",
         goal=(
@@ -179,7 +165,7 @@ def gradient_derivation(p: Problem, structure: str | None = None) -> Derivation:
         given=p.given,
         objective=p.f,
         wrt=(name,),
-        steps=tuple(steps),
+        steps=tuple(rec.steps),
         results=((lhs, s2),),
         claims=(
             Claim(
@@ -195,12 +181,16 @@ def gradient_derivation(p: Problem, structure: str | None = None) -> Derivation:
 
 
 def _jacobian_steps(
-    y: sp.Basic, x: sp.Basic, ctx: Context, lhs_y: sp.Basic, result_lhs: sp.Basic, ident
-) -> tuple[sp.Basic, list[Step]]:
-    """d y (a column vector of x) → J dx → result_lhs = J, with the steps."""
-    steps: list[Step] = []
-    dy, dsteps = differentiate(y, ctx, ScalarDifferential(lhs_y))
-    steps.extend(dsteps)
+    rec: Recorder,
+    y: sp.Basic,
+    x: sp.Basic,
+    ctx: Context,
+    lhs_y: sp.Basic,
+    result_lhs: sp.Basic,
+    ident: Citation,
+) -> sp.Basic:
+    """d y (a column vector of x) → J dx → result_lhs = J, each move recorded in `rec`."""
+    dy = rec.differentiate(y, ScalarDifferential(lhs_y), ctx=ctx)
     dx = _dvar(x)
     if any(isinstance(a, FrechetDerivative) for a in sp.preorder_traversal(dy)):
         raise UnsupportedError(
@@ -208,14 +198,12 @@ def _jacobian_steps(
             "(expm, sinm, …) of the variable",
             "its gradient is supported",
         )
-    j = tidy(algebra.jacobian_of(dy, dx), ctx)
+    j = tidy(jacobian_of(dy, dx), ctx)
     form = sp.MatMul(j, dx)
     if form != dy:
-        steps.append(Step(ScalarDifferential(lhs_y), dy, form, algebra.REARRANGE_JACOBIAN.ref))
-    steps.append(Step(result_lhs, form, j, ident.ref, relation="jacobian"))
-    j2, more = rewrite(j, TEXTBOOK_RULES, ctx, result_lhs)
-    steps.extend(more)
-    return j2, steps
+        rec.cite(algebra.REARRANGE_JACOBIAN, ScalarDifferential(lhs_y), dy, form)
+    rec.cite(ident, result_lhs, form, j, relation="jacobian")
+    return rec.rewrite(j, TEXTBOOK_RULES, result_lhs, ctx=ctx)
 
 
 def _column_variable(p: Problem, what: str, scalar_ok: bool = False) -> sp.Basic:
@@ -236,14 +224,14 @@ def hessian_derivation(p: Problem) -> Derivation:
     x = _column_variable(p, "Hessian", scalar_ok=True)
     grad = gradient_derivation(p)
     g = grad.result
+    rec = Recorder(p.ctx, steps=grad.steps)
     if is_matrix(x):
-        h, hsteps = _jacobian_steps(
-            g, x, p.ctx, GradientOf(F, x), HessianOf(F, x), algebra.IDENTIFY_HESSIAN
+        h = _jacobian_steps(
+            rec, g, x, p.ctx, GradientOf(F, x), HessianOf(F, x), algebra.IDENTIFY_HESSIAN
         )
     else:  # a scalar θ: d²f/dθ², the derivative of the derivative, read off d(∂f/∂θ)
-        dg, hsteps = differentiate(g, p.ctx, ScalarDifferential(GradientOf(F, x)))
-        h, more = read_off_gradient(dg, x, p.ctx, GradientOf(F, x))
-        hsteps += more
+        dg = rec.differentiate(g, ScalarDifferential(GradientOf(F, x)))
+        h = read_off_gradient(rec, dg, x, p.ctx, GradientOf(F, x))
     name = str(x)
     return Derivation(
         title=f"Hessian with respect to {name}",
@@ -255,7 +243,7 @@ def hessian_derivation(p: Problem) -> Derivation:
         given=p.given,
         objective=p.f,
         wrt=(name,),
-        steps=grad.steps + tuple(hsteps),
+        steps=tuple(rec.steps),
         results=((HessianOf(F, x), h), (GradientOf(F, x), g)),
         claims=grad.claims + (Claim("hessian", "Hessian against jax.hessian", h, p.f, (name,)),),
         remarks=p.remarks,
@@ -265,8 +253,9 @@ def hessian_derivation(p: Problem) -> Derivation:
 def jacobian_derivation(p: Problem) -> Derivation:
     """∂g/∂xᵀ for a column-vector function g of a column vector x."""
     x = _column_variable(p, "Jacobian")
-    j, steps = _jacobian_steps(
-        p.f, x, p.ctx, G_NAME, JacobianOf(G_NAME, x), algebra.IDENTIFY_JACOBIAN
+    rec = Recorder(p.ctx)
+    j = _jacobian_steps(
+        rec, p.f, x, p.ctx, G_NAME, JacobianOf(G_NAME, x), algebra.IDENTIFY_JACOBIAN
     )
     name = str(x)
     return Derivation(
@@ -275,7 +264,7 @@ def jacobian_derivation(p: Problem) -> Derivation:
         given=p.given,
         objective=p.f,
         wrt=(name,),
-        steps=tuple(steps),
+        steps=tuple(rec.steps),
         results=((JacobianOf(G_NAME, x), j),),
         claims=(Claim("jacobian", "Jacobian against jax.jacobian", j, p.f, (name,)),),
         remarks=p.remarks,

@@ -8,12 +8,13 @@ one step. It ends when no d(·) is left: the result is linear in dX.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 
 import sympy as sp
 
 from derive.errors import UnsupportedError
 from derive.expr import MatDifferential, PseudoInverse, ScalarDifferential, d
-from derive.model import Context, Step
+from derive.model import Context, DifferentialRule
 from derive.rules.differential import rule_for
 from derive.simplify import tidy
 
@@ -63,14 +64,22 @@ def _replace(e: sp.Basic, mapping: dict, memo: dict) -> sp.Basic:
     return out
 
 
-def differentiate(expr: sp.Basic, ctx: Context, lhs: sp.Basic) -> tuple[sp.Basic, list[Step]]:
-    """The differential of `expr` with respect to ``ctx.varying``, and the steps taken."""
-    current = tidy(d(expr), ctx)
-    steps: list[Step] = []
+def differential_start(expr: sp.Basic, ctx: Context) -> sp.Basic:
+    """d(expr), before any rule has passed d through a node."""
+    return tidy(d(expr), ctx)
+
+
+def differential_passes(
+    expr: sp.Basic, ctx: Context
+) -> Iterator[tuple[DifferentialRule, sp.Basic, sp.Basic]]:
+    """The differential of `expr` with respect to ``ctx.varying``, one rule at a time: each
+    pass applies the rule of the first outermost d(·) at every outermost d(·) that same rule
+    covers; yields (rule, before, after). `derive.record.Recorder.differentiate` records them."""
+    current = differential_start(expr, ctx)
     for _ in range(MAX_STEPS):
         sites = _outermost(current)
         if not sites:
-            return current, steps
+            return
         chosen = None
         replacements = {}
         for node in sites:
@@ -90,7 +99,7 @@ def differentiate(expr: sp.Basic, ctx: Context, lhs: sp.Basic) -> tuple[sp.Basic
             if rule is chosen:
                 replacements[node] = rule.apply(node.arg, ctx)
         new = tidy(_replace(current, replacements, {}), ctx)
-        steps.append(Step(lhs=lhs, before=current, after=new, rule=chosen.ref))
+        yield chosen, current, new
         current = new
     raise UnsupportedError(
         f"an expression this large (differentiating it took over {MAX_STEPS} steps)",

@@ -774,6 +774,37 @@ def check_argument_names(
         raise InputError(f"missing argument {missing[0]!r}")
 
 
+def check_argument_sizes(arrays: Mapping[str, Any], by_name: Mapping[str, Given]) -> dict[str, int]:
+    """The size of each dimension, read off the arrays through their Given shapes.
+
+    `by_name` maps each symbol name to its `Given`; every key of `arrays` must be one (see
+    `check_argument_names`). A vector may come as an (n, 1) array. A wrong number of axes,
+    a fixed size not met, or a dimension with two sizes raises `InputError` naming the symbol.
+    """
+    dims: dict[str, int] = {}
+    source: dict[str, str] = {}
+    for name, value in arrays.items():
+        g = by_name[name]
+        shape = tuple(np.shape(value))
+        want = g.shape
+        if len(want) == 1 and len(shape) == 2 and shape[1] == 1:
+            shape = shape[:1]
+        if len(shape) != len(want):
+            raise InputError(f"{name} should be a {g.kind} of shape {want} but has shape {shape}")
+        for entry, size in zip(want, shape, strict=True):
+            if isinstance(entry, int):
+                if size != entry:
+                    raise InputError(f"{name} has shape {shape}, expected {want}")
+            elif entry in dims and dims[entry] != size:
+                raise InputError(
+                    f"{name} has {entry} = {size}, but {source[entry]} has {entry} = {dims[entry]}"
+                )
+            else:
+                dims[entry] = size
+                source.setdefault(entry, name)
+    return dims
+
+
 def compile_function(
     expr: sp.Basic, given: tuple[Given, ...], backend: str = "numpy"
 ) -> Callable[..., Any]:
@@ -803,30 +834,7 @@ def compile_function(
 
     def f(**arrays: Any) -> Any:
         check_argument_names(arrays, given, required)
-        dims: dict[str, int] = {}
-        source: dict[str, str] = {}
-        for name, value in arrays.items():
-            g = by_name[name]
-            shape = tuple(np.shape(value))
-            want = g.shape
-            if len(want) == 1 and len(shape) == 2 and shape[1] == 1:
-                shape = shape[:1]
-            if len(shape) != len(want):
-                raise InputError(
-                    f"{name} should be a {g.kind} of shape {want} but has shape {shape}"
-                )
-            for entry, size in zip(want, shape, strict=True):
-                if isinstance(entry, int):
-                    if size != entry:
-                        raise InputError(f"{name} has shape {shape}, expected {want}")
-                elif entry in dims and dims[entry] != size:
-                    raise InputError(
-                        f"{name} has {entry} = {size}, but {source[entry]} has {entry} = "
-                        f"{dims[entry]}"
-                    )
-                else:
-                    dims[entry] = size
-                    source.setdefault(entry, name)
+        dims = check_argument_sizes(arrays, by_name)
         out = evaluate(expr, arrays, dims, backend=backend)
         if out_kind == "scalar":
             out = out.reshape(())

@@ -1,9 +1,9 @@
-"""Expectations in the engine: recording steps that take them, and the Fisher information.
+"""Expectations in the engine: taking E[·] of a polynomial in x, and the Fisher information.
 
-`Recorder` collects the steps of a probability derivation, each one rule of the rulebook
-applied by `derive.rewrite` (or a rule's machine form applied to the whole expression), with
-the relation the checker verifies it by. Evaluating expectations numerically is the
-checker's business (`derive.integrate`).
+Each move is a rule of the rulebook recorded by `derive.record.Recorder`, with the relation
+the checker verifies it by ("pointwise" while an integrand is rewritten, "monte-carlo" where
+an expectation is taken). Evaluating expectations numerically is the checker's business
+(`derive.integrate`).
 """
 
 from __future__ import annotations
@@ -12,91 +12,18 @@ from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
-from derive.errors import UnsupportedError
-from derive.model import Context, Relation, Rule, Step
-from derive.rewrite import rewrite
-from derive.rules.expectation import Bernoulli, Distribution, Expectation
-
-# --- recording steps -------------------------------------------------------------------------
-
-
-class Recorder:
-    """The steps of one derivation, in order; each applies one registered rule."""
-
-    def __init__(self, ctx: Context | None = None) -> None:
-        self.steps: list[Step] = []
-        self.ctx = ctx or Context()
-
-    def step(
-        self,
-        lhs: sp.Basic,
-        before: sp.Basic,
-        after: sp.Basic,
-        rule: Rule,
-        note: str = "",
-        relation: Relation = "equal",
-        wrt: Sequence[str] = (),
-    ) -> sp.Basic:
-        self.steps.append(Step(lhs, before, after, rule.ref, note, relation, tuple(wrt)))
-        return after
-
-    def rewrite(
-        self,
-        e: sp.Basic,
-        rule: Rule,
-        lhs: sp.Basic,
-        note: str = "",
-        relation: Relation | None = None,
-    ) -> sp.Basic:
-        """Apply `rule` everywhere until it no longer matches; one step per pass.
-
-        The relation defaults to "pointwise" while an expectation is on either side (the
-        rule rewrote an integrand), else "equal"."""
-        out, steps = rewrite(e, [rule], self.ctx, lhs, note)
-        for s in steps:
-            rel = relation or auto_relation(s.before, s.after)
-            self.steps.append(Step(s.lhs, s.before, s.after, s.rule, s.note, rel, s.wrt))
-        return out
-
-    def whole(
-        self,
-        e: sp.Basic,
-        rule: Rule,
-        lhs: sp.Basic,
-        note: str = "",
-        relation: Relation | None = None,
-        wrt: Sequence[str] = (),
-    ) -> sp.Basic:
-        """Apply `rule`'s machine form to the whole of `e` (once); refuse if it does not apply."""
-        new = rule.apply(e, self.ctx)
-        if new is None:
-            raise UnsupportedError(f"the rule {rule.id} on {e}")
-        return self.step(lhs, e, new, rule, note, relation or auto_relation(e, new), wrt)
-
-    def differentiate(
-        self, f: sp.Expr, theta: sp.Symbol, lhs: sp.Basic, rule: Rule, note: str
-    ) -> sp.Expr:
-        """lhs = ∂f/∂θ, recorded from d(f) with relation "gradient" (checked as a JVP)."""
-        from derive.expr import ScalarDifferential
-
-        ctx = Context(varying=frozenset({theta}))
-        return self.step(
-            lhs, ScalarDifferential(f), rule.apply(f, ctx), rule, note, "gradient", (theta.name,)
-        )
-
-
-def auto_relation(before: sp.Basic, after: sp.Basic) -> Relation:
-    """ "pointwise" when an expectation is on either side, else "equal"."""
-    return "pointwise" if before.atoms(Expectation) or after.atoms(Expectation) else "equal"
-
+from derive.distributions import Bernoulli, Distribution, Expectation
+from derive.expr import GradientOf, HessianOf, ScalarDifferential, ScalarDifferentialSymbol
+from derive.model import Claim, Rule, Step
+from derive.record import Recorder
+from derive.rules import expectation as ex
+from derive.rules import probability as pr
 
 # --- the Fisher information ------------------------------------------------------------------
 
 
 def _expectation_steps(r: Recorder, e: sp.Basic, lhs: sp.Basic, note: str) -> sp.Basic:
     """Take E[polynomial in x] over the family: expand, (x^k = x), linearity, moments, tidy."""
-    from derive.rules import expectation as ex
-
     e = r.rewrite(e, ex.EXPAND, lhs, note + ": expand the integrand in powers of the centred x")
     dist = next(iter(e.atoms(Expectation))).dist
     if isinstance(dist, Bernoulli):
@@ -113,7 +40,7 @@ def _expectation_steps(r: Recorder, e: sp.Basic, lhs: sp.Basic, note: str) -> sp
             "monte-carlo",
         )
     if ex.simplify_scalar(e) is not None:
-        e = r.whole(e, ex.SIMPLIFY, lhs, "simplify")
+        e = r.transform(e, ex.SIMPLIFY, lhs, "simplify")
     return e
 
 
@@ -135,28 +62,18 @@ def fisher_information(
     The claims compare E[(dℓ)²] and −E[d(dℓ)], dℓ the JVP of ℓ in a random direction dθ, with
     dθᵀ I dθ: JAX's derivatives of the log density, independent of the steps.
     """
-    from derive.expr import GradientOf, HessianOf, ScalarDifferential, ScalarDifferentialSymbol
-    from derive.model import Claim
-    from derive.rules import probability as pr
-
     ell = sp.Symbol("ell")
     r = Recorder()
     log_density = sp.log(density, evaluate=False)
     e = r.rewrite(log_density, density_rule, ell, "the log-likelihood of one observation x")
-    notes = {
-        pr.LOG_MUL: "the log of a product is the sum of the logs",
-        pr.LOG_POWER: "the log of a power is the exponent times the log of the base",
-        pr.LOG_EXP: "the log of an exponential is its exponent",
-    }
-    for rule in pr.LOG_RULES:
-        e = r.rewrite(e, rule, ell, notes[rule])
+    e = r.rewrite_in_turn(e, pr.LOG_RULES, ell, pr.LOG_NOTES)
     ell_x = e
 
     def name(t: sp.Symbol) -> str:
         return shown.get(t.name, t.name)
 
     scores = {
-        a: r.differentiate(
+        a: r.derivative(
             ell_x,
             a,
             GradientOf(ell, a),
@@ -169,7 +86,7 @@ def fisher_information(
     for k, a in enumerate(params):
         for b in params[k:]:
             lhs = HessianOf(ell, a) if a == b else GradientOf(GradientOf(ell, a), b)
-            second[(a, b)] = r.differentiate(
+            second[(a, b)] = r.derivative(
                 scores[a],
                 b,
                 lhs,

@@ -286,6 +286,15 @@ class JacobianOf(sp.Expr):
         return sp.Basic.__new__(cls, f, wrt)
 
 
+#: the nodes that are differentials: d(e) unevaluated, and dX, dθ
+DIFFERENTIAL_NODES = (
+    ScalarDifferential,
+    MatDifferential,
+    DifferentialSymbol,
+    ScalarDifferentialSymbol,
+)
+
+
 # --- constructors that keep forms as written -------------------------------------------------
 
 _T = sp.Symbol("t", real=True)

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 import sympy as sp
 
+from derive.distributions import Bernoulli, Distribution, Expectation, Normal
 from derive.errors import InputError, UnsupportedError
 from derive.evaluate import evaluate, import_jax
-from derive.rules.expectation import Bernoulli, Distribution, Expectation, Normal
 
 #: draws for a Monte Carlo expectation: its standard error is about 0.2 % of the spread
 MC_DRAWS = 200_000

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from derive.expr import PseudoInverse
 
-# How the checker verifies a step or claim (see derive/check.py for each):
+# How the checker verifies a step or claim (see derive/check/relations.py for each):
 #   "equal"     before and after agree at random inputs (differentials via jax.jvp)
 #   "gradient"  before == tr(afterᵀ dX)              (after is the gradient read off before)
 #   "jacobian"  before == after · dx                 (after is the Jacobian read off before)
@@ -41,6 +41,9 @@ Relation = Literal[
 ]
 
 
+RuleKind = Literal["rewrite", "transform", "differential", "citation"]
+
+
 @dataclass(frozen=True)
 class RuleRef:
     """What a step records of the rule it applied."""
@@ -61,15 +64,25 @@ class RuleExample:
     relation: Relation = "equal"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rule:
-    """One identity of the rulebook.
+    """One identity of the rulebook: the record every kind of rule shares.
 
     `source` is a citation ("Matrix Cookbook (2012) eq. (37)") or a named source; `cookbook`
     lists the Cookbook equation labels cited, which tests match against the checked table
-    ``rules/cookbook/equations.md`` (vendored from shared/cookbook/). `apply` is the machine
-    form the engine calls; `examples` builds instances for the rule's numeric test.
+    ``rules/cookbook/equations.md`` (vendored from shared/cookbook/); `examples` builds
+    instances for the rule's numeric test. A rule is one of four kinds, each with one calling
+    convention for its machine form `apply` (the engine's recorder, `derive.record`, is the one
+    place that calls it):
+
+    - `Rewrite`: ``apply(node, ctx) -> replacement | None`` at any node of an expression;
+    - `Transform`: ``apply(e, ctx) -> new | None`` on a whole expression, once;
+    - `DifferentialRule`: ``apply(arg, ctx) -> d(arg)``, the differential of one node;
+    - `Citation`: no machine form; the identity justifies a step an engine algorithm computed
+      (the read-off of a gradient, a Lagrangian), which the checker verifies like any other.
     """
+
+    kind: ClassVar[RuleKind]
 
     id: str
     name: str
@@ -77,14 +90,51 @@ class Rule:
     statement: str
     conditions: tuple[str, ...] = ()
     cookbook: tuple[str, ...] = ()
-    apply: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
     examples: Callable[[], list[RuleExample]] | None = field(
         default=None, compare=False, repr=False
     )
 
+    def __post_init__(self) -> None:
+        if type(self) is Rule:
+            raise TypeError("a rule is a Rewrite, Transform, DifferentialRule or Citation")
+
     @property
     def ref(self) -> RuleRef:
         return RuleRef(self.id, self.name, self.source)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rewrite(Rule):
+    """A rewrite of one node: ``apply(node, ctx)`` is its replacement, None where it does not
+    match. Applied at every node until it no longer matches (one step per pass), or at the root."""
+
+    kind: ClassVar[RuleKind] = "rewrite"
+    apply: Callable[[sp.Basic, Context], sp.Basic | None] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transform(Rule):
+    """A move on a whole expression: ``apply(e, ctx)`` is the new expression (for a "solve"
+    step, the value of the parameter), None where it does not apply. Applied once."""
+
+    kind: ClassVar[RuleKind] = "transform"
+    apply: Callable[[sp.Basic, Context], sp.Basic | None] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DifferentialRule(Rule):
+    """The differential of one kind of node: ``apply(arg, ctx)`` is d(arg), by this identity,
+    with d(·) left on the operands (the engine passes d through them by their own rules)."""
+
+    kind: ClassVar[RuleKind] = "differential"
+    apply: Callable[[sp.Basic, Context], sp.Basic] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Citation(Rule):
+    """An identity cited by a step that an engine algorithm computed; no machine form."""
+
+    kind: ClassVar[RuleKind] = "citation"
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from derive.errors import UnsupportedError
-from derive.model import Context, Rule, Step
+from derive.model import Context, Rule
 from derive.simplify import tidy
 
 MAX_PASSES = 50
@@ -51,19 +51,20 @@ def _apply_everywhere(e: sp.Basic, rule: Rule, ctx: Context, memo: dict | None =
     return out
 
 
-def rewrite(
-    e: sp.Basic, rules: Sequence[Rule], ctx: Context, lhs: sp.Basic, note: str = ""
-) -> tuple[sp.Basic, list[Step]]:
-    """Apply `rules` until none matches; each pass of one rule is one step ``lhs = …``."""
-    steps: list[Step] = []
+def rewrite_passes(
+    e: sp.Basic, rules: Sequence[Rule], ctx: Context
+) -> Iterator[tuple[Rule, sp.Basic, sp.Basic]]:
+    """Apply `rules` until none matches: each pass, the first rule that matches (in preorder)
+    replaces every node it matches, and the result is tidied; yields (rule, before, after).
+    `derive.record.Recorder.rewrite` records each pass as a step."""
     for _ in range(MAX_PASSES):
         rule = _first_match(e, rules, ctx)
         if rule is None:
-            return e, steps
+            return
         new = tidy(_apply_everywhere(e, rule, ctx), ctx)
         if new == e:
-            return e, steps
-        steps.append(Step(lhs=lhs, before=e, after=new, rule=rule.ref, note=note))
+            return
+        yield rule, e, new
         e = new
     raise UnsupportedError(
         f"an expression this large ({MAX_PASSES} rewriting passes did not settle)",

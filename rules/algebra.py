@@ -7,19 +7,15 @@ expression linear in dX into the G of df = tr(Gᵀ dX), or the J of dg = J dx.
 
 from __future__ import annotations
 
-import functools
-
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
-from derive.errors import UnsupportedError
 from derive.expr import (
     DifferentialSymbol,
     FrechetDerivative,
     LogSumExp,
     MatScalar,
-    ScalarDifferentialSymbol,
     Softmax,
     elementwise,
     is_matrix,
@@ -27,7 +23,7 @@ from derive.expr import (
     ones,
     split_coeff,
 )
-from derive.model import Context, Rule, RuleExample
+from derive.model import Citation, Context, Rewrite, Rule, RuleExample, Transform
 from derive.rules.registry import register
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
@@ -72,7 +68,7 @@ def _transpose_product(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 TRANSPOSE_PRODUCT = register(
-    Rule(
+    Rewrite(
         id="transpose.product",
         name="Transpose of a product",
         source="Matrix Cookbook (2012) eq. (5)",
@@ -102,7 +98,7 @@ def _transpose_sum(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 TRANSPOSE_SUM = register(
-    Rule(
+    Rewrite(
         id="transpose.sum",
         name="Transpose of a sum",
         source="Matrix Cookbook (2012) eqs. (4) and (5)",
@@ -137,7 +133,7 @@ def _symmetric(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 SYMMETRIC = register(
-    Rule(
+    Rewrite(
         id="transpose.symmetric",
         name="Symmetric matrix",
         source=(
@@ -192,7 +188,7 @@ def _log_softmax(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 LOG_SOFTMAX = register(
-    Rule(
+    Rewrite(
         id="rewrite.log-softmax",
         name="Log-softmax as log-sum-exp",
         source="elementary: log(exp(z_i)/Σ_j exp(z_j)) = z_i − log Σ_j exp(z_j)",
@@ -282,7 +278,7 @@ def _recognise_softmax(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 RECOGNISE_SOFTMAX = register(
-    Rule(
+    Rewrite(
         id="softmax.recognise",
         name="Recognise the softmax",
         source=(
@@ -328,7 +324,7 @@ def _log_product_of_entries(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 LOG_PRODUCT_ENTRIES = register(
-    Rule(
+    Rewrite(
         id="rewrite.log-product",
         name="Log of a product is the sum of the logs",
         source="elementary: log(ab) = log a + log b, for positive factors",
@@ -377,7 +373,7 @@ def _prob_sum(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 PROB_SUM = register(
-    Rule(
+    Rewrite(
         id="prob.sums-to-one",
         name="A probability vector sums to one",
         source="definition of a probability vector (one-hot vectors included)",
@@ -424,7 +420,7 @@ def _factor(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 FACTOR = register(
-    Rule(
+    Rewrite(
         id="algebra.factor",
         name="Factor out a common factor",
         source="elementary: distributivity of the matrix product",
@@ -466,7 +462,7 @@ def _common_scalar(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 COMMON_SCALAR = register(
-    Rule(
+    Rewrite(
         id="algebra.common-scalar",
         name="Take out a common scalar factor",
         source="elementary: distributivity of scalar multiplication",
@@ -566,7 +562,7 @@ def _fold_power(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 FOLD_POWER = register(
-    Rule(
+    Rewrite(
         id="algebra.power",
         name="Powers of a matrix",
         source="definition of the matrix power: X^k = X X ⋯ X (k factors)",
@@ -588,7 +584,7 @@ FOLD_POWER = register(
 
 
 INVERSE_CANCEL = register(
-    Rule(
+    Rewrite(
         id="algebra.inverse-cancel",
         name="Powers of the same matrix",
         source=(
@@ -635,8 +631,17 @@ def symmetric_gradient(g: sp.Basic) -> sp.Basic:
     return sp.MatAdd(g, tp(g), sp.MatMul(-1, sp.HadamardProduct(g, sp.Identity(n))))
 
 
+def _read_symmetric(e: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """df = tr(Gᵀ dX) ↦ df/dX = G + Gᵀ − G∘I, for a symmetric X."""
+    if isinstance(e, sp.Trace) and isinstance(e.arg, sp.MatMul) and len(e.arg.args) == 2:
+        gt, dx = e.arg.args
+        if isinstance(gt, sp.Transpose) and isinstance(dx, DifferentialSymbol):
+            return symmetric_gradient(gt.arg)
+    return None
+
+
 SYMMETRIC_GRADIENT = register(
-    Rule(
+    Transform(
         id="identify.symmetric",
         name="Gradient with respect to a symmetric matrix",
         source="Matrix Cookbook (2012) eq. (138)",
@@ -648,7 +653,7 @@ SYMMETRIC_GRADIENT = register(
             "X symmetric; df/dX is the derivative with respect to the free entries X_ij, i ≤ j",
         ),
         cookbook=("138",),
-        apply=lambda g, ctx: symmetric_gradient(g) if is_matrix(g) else None,
+        apply=_read_symmetric,
         examples=lambda: [
             RuleExample(
                 sp.Trace(
@@ -674,7 +679,7 @@ def _diagonal_of_transpose(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 DIAGONAL_OF_TRANSPOSE = register(
-    Rule(
+    Rewrite(
         id="diag.transpose",
         name="A transpose has the same diagonal",
         source="elementary: (Aᵀ)_ii = A_ii",
@@ -709,109 +714,6 @@ TEXTBOOK_RULES: tuple[Rule, ...] = (
 # --- reading off the gradient: df = tr(Gᵀ dX) -----------------------------------------------
 
 
-def _is_dvar(e: sp.Basic) -> bool:
-    return isinstance(e, (DifferentialSymbol, ScalarDifferentialSymbol))
-
-
-@functools.lru_cache(maxsize=16384)
-def _has_d(e: sp.Basic) -> bool:
-    """Whether a differential dX occurs in e (memoised: the read-off asks of every subtree)."""
-    return _is_dvar(e) or any(_has_d(a) for a in e.args if not isinstance(a, sp.Lambda))
-
-
-def _scalar_of(g: sp.Basic) -> sp.Basic:
-    return MatScalar(g) if is_matrix(g) and tuple(g.shape) == (1, 1) else g
-
-
-def _times(c: sp.Basic, g: sp.Basic) -> sp.Basic:
-    """c·g for a scalar c and a scalar or matrix g."""
-    if is_matrix(g):
-        return sp.MatMul(c, g)
-    return c * g
-
-
-def gradient_terms(y: sp.Basic, g: sp.Basic, used: set[str] | None = None) -> list[sp.Basic]:
-    """The G_k with tr(gᵀ y) = Σ_k tr(G_kᵀ dX), for y linear in the differential dX.
-
-    `g` has y's shape (or is a scalar when y is 1×1 or scalar). Uses tr(Gᵀ L Y R) =
-    tr((Lᵀ G Rᵀ)ᵀ Y) (cyclic trace, Cookbook (16), with (5) and (13)), tr(Gᵀ Yᵀ) = tr(G Y)ᵀ
-    (13), tr(Gᵀ (A ∘ Y)) = tr((G ∘ A)ᵀ Y), and tr(Gᵀ diag(v)) = diag(G)ᵀ v. The names of
-    the identities beyond the trace rules ("hadamard", "diag") are added to `used`.
-    """
-    used = set() if used is None else used
-    if _is_dvar(y):
-        return [g]
-    if isinstance(y, (sp.MatAdd, sp.Add)):
-        out: list[sp.Basic] = []
-        for t in y.args:
-            if _has_d(t):
-                out.extend(gradient_terms(t, g, used))
-            elif t != 0 and not isinstance(t, sp.ZeroMatrix):
-                raise UnsupportedError(f"a differential with a term not linear in d: {t}")
-        return out
-    if isinstance(y, MatScalar):
-        return gradient_terms(y.arg, g, used)
-    if isinstance(y, sp.Mul) and not is_matrix(y):  # MatMul subclasses Mul
-        inner = [a for a in y.args if _has_d(a)]
-        if len(inner) != 1:
-            raise UnsupportedError(f"a differential that is not linear: {y}")
-        rest = sp.Mul(*[a for a in y.args if not _has_d(a)])
-        return gradient_terms(inner[0], _times(rest, g), used)
-    if isinstance(y, sp.MatMul):
-        args = list(y.args)
-        scal = [a for a in args if not is_matrix(a)]
-        mats = [a for a in args if is_matrix(a)]
-        coef = sp.Mul(*[a for a in scal if not _has_d(a)])
-        dscal = [a for a in scal if _has_d(a)]
-        dmats = [i for i, a in enumerate(mats) if _has_d(a)]
-        if len(dscal) + len(dmats) != 1:
-            raise UnsupportedError(f"a differential that is not linear: {y}")
-        if dscal:
-            # tr(Gᵀ (s M)) = s tr(Gᵀ M): the scalar s carries the differential
-            rest = sp.MatMul(*mats) if len(mats) > 1 else mats[0]
-            inner_g = sp.Trace(sp.MatMul(tp(g), rest)) if is_matrix(g) else g * _scalar_of(rest)
-            return gradient_terms(dscal[0], coef * inner_g, used)
-        i = dmats[0]
-        left, right = mats[:i], mats[i + 1 :]
-        parts = (
-            [tp(a) for a in reversed(left)]
-            + ([g] if is_matrix(g) else [])
-            + [tp(a) for a in reversed(right)]
-        )
-        c = coef if is_matrix(g) else coef * g
-        if not parts:
-            return gradient_terms(mats[i], c, used)
-        newg = sp.MatMul(c, *parts) if (c != 1 or len(parts) > 1) else parts[0]
-        return gradient_terms(mats[i], newg, used)
-    if isinstance(y, sp.Transpose):
-        return gradient_terms(y.arg, tp(g), used)
-    if isinstance(y, sp.HadamardProduct):
-        inner = [a for a in y.args if _has_d(a)]
-        if len(inner) != 1:
-            raise UnsupportedError(f"a differential that is not linear: {y}")
-        others = [a for a in y.args if not _has_d(a)]
-        used.add("hadamard")
-        gm = g if is_matrix(g) else sp.MatMul(g, sp.OneMatrix(*y.shape))
-        return gradient_terms(inner[0], sp.HadamardProduct(gm, *others), used)
-    if isinstance(y, sp.Trace):
-        size = y.arg.shape[0]
-        return gradient_terms(y.arg, _times(g, sp.Identity(size)), used)
-    if isinstance(y, DiagMatrix):
-        used.add("diag")
-        return gradient_terms(y.args[0], DiagonalOf(g), used)
-    if isinstance(y, FrechetDerivative):  # tr(gᵀ L_f(X, Y)) = tr(L_f(Xᵀ, g)ᵀ Y)
-        if _has_d(y.arg):
-            raise UnsupportedError(f"a differential inside the matrix argument of {y}")
-        used.add("frechet")
-        gm = g if is_matrix(g) else sp.MatMul(g, sp.OneMatrix(*y.shape))
-        return gradient_terms(y.direction, FrechetDerivative(tp(y.arg), gm, y.fn), used)
-    if isinstance(y, DiagonalOf):  # tr(gᵀ diag(Y)) = Σ g_i Y_ii = tr(diag(g)ᵀ Y)
-        used.add("diag")
-        gm = g if is_matrix(g) else sp.MatMul(g, sp.OneMatrix(*y.shape))
-        return gradient_terms(y.arg, DiagMatrix(gm), used)
-    raise UnsupportedError(f"reading a gradient off a differential containing {type(y).__name__}")
-
-
 def _ident_examples() -> list[RuleExample]:
     X = _ms("X", m, n)
     A = _ms("A", n, m)
@@ -826,7 +728,7 @@ def _ident_examples() -> list[RuleExample]:
 
 
 REARRANGE = register(
-    Rule(
+    Citation(
         id="identify.rearrange",
         name="Bring dX to the right of a trace",
         source="Matrix Cookbook (2012) eqs. (16), (13) and (5)",
@@ -835,7 +737,6 @@ REARRANGE = register(
             r"\ \operatorname{tr}(G^{\top}Y^{\top}) = \operatorname{tr}(GY)"
         ),
         cookbook=("16", "13", "5"),
-        apply=gradient_terms,
         examples=lambda: [
             RuleExample(
                 sp.Trace(
@@ -854,7 +755,7 @@ REARRANGE = register(
 )
 
 REARRANGE_HADAMARD = register(
-    Rule(
+    Citation(
         id="identify.rearrange-hadamard",
         name="Bring dX to the right of a trace, through Hadamard factors",
         source=(
@@ -866,7 +767,6 @@ REARRANGE_HADAMARD = register(
             r"\ \operatorname{tr}(G^{\top}\operatorname{diag}(v)) = \operatorname{diag}(G)^{\top}v"
         ),
         cookbook=("16", "13", "5"),
-        apply=gradient_terms,
         examples=lambda: [
             RuleExample(
                 sp.Trace(
@@ -894,7 +794,7 @@ REARRANGE_HADAMARD = register(
 
 
 REARRANGE_FRECHET = register(
-    Rule(
+    Citation(
         id="identify.rearrange-frechet",
         name="Bring dX to the right of a trace, through a matrix function's derivative",
         source=(
@@ -906,7 +806,6 @@ REARRANGE_FRECHET = register(
             r"\operatorname{tr}(L_f(X^{\top}, G)^{\top} Y)"
         ),
         cookbook=("16", "13", "5"),
-        apply=gradient_terms,
         examples=lambda: [
             RuleExample(
                 sp.Trace(
@@ -927,13 +826,6 @@ REARRANGE_FRECHET = register(
 )
 
 
-def rearrange_rule(used: set[str]) -> Rule:
-    """The rearrangement that names what `gradient_terms` passed through."""
-    if "frechet" in used:
-        return REARRANGE_FRECHET
-    return REARRANGE_HADAMARD if used else REARRANGE
-
-
 def _kronecker_trace(node: sp.Basic, ctx: Context) -> sp.Basic | None:
     """tr(A ⊗ B) = tr(A) tr(B) for square A and B."""
     if not (isinstance(node, sp.Trace) and isinstance(node.arg, sp.KroneckerProduct)):
@@ -945,7 +837,7 @@ def _kronecker_trace(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 KRONECKER_TRACE = register(
-    Rule(
+    Rewrite(
         id="trace.kronecker",
         name="Trace of a Kronecker product",
         source="Matrix Cookbook (2012) eq. (515)",
@@ -966,7 +858,7 @@ KRONECKER_TRACE = register(
 READ_OFF_RULES: tuple[Rule, ...] = (KRONECKER_TRACE,)
 
 COLLECT = register(
-    Rule(
+    Citation(
         id="identify.collect",
         name="Collect the coefficient of dX",
         source="elementary: linearity of the trace (Matrix Cookbook (2012) eq. (15))",
@@ -990,7 +882,7 @@ COLLECT = register(
 )
 
 IDENTIFY_GRADIENT = register(
-    Rule(
+    Citation(
         id="identify.gradient",
         name="Read off the gradient",
         source="first identification theorem (Magnus & Neudecker, Matrix Differential Calculus)",
@@ -1007,67 +899,8 @@ IDENTIFY_GRADIENT = register(
 # --- reading off a Jacobian: dg = J dx ------------------------------------------------------
 
 
-def jacobian_of(y: sp.Basic, dx: sp.Basic) -> sp.Basic:
-    """J with y = J dx, for a column vector (or scalar) y linear in the column vector dx."""
-    nx = dx.shape[0]
-    if y == dx:
-        return sp.Identity(nx)
-    if isinstance(y, sp.MatAdd):
-        return sp.MatAdd(*[jacobian_of(t, dx) for t in y.args if _has_d(t)])
-    if isinstance(y, sp.Transpose) and isinstance(y.arg, sp.MatMul):
-        return jacobian_of(tp(y.arg), dx)
-    if isinstance(y, sp.HadamardProduct):
-        inner = [a for a in y.args if _has_d(a)]
-        others = [a for a in y.args if not _has_d(a)]
-        if len(inner) != 1 or y.shape[1] != 1:
-            raise UnsupportedError(f"a Jacobian through {y}")
-        a = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
-        return sp.MatMul(DiagMatrix(a), jacobian_of(inner[0], dx))
-    if isinstance(y, sp.MatMul):
-        scal = [a for a in y.args if not is_matrix(a)]
-        mats = [a for a in y.args if is_matrix(a)]
-        coef = sp.Mul(*[a for a in scal if not _has_d(a)])
-        dscal = [a for a in scal if _has_d(a)]
-        if dscal:
-            (s,) = dscal
-            (gcol,) = [sp.MatAdd(*gradient_terms(s, sp.S.One))]
-            rest = sp.MatMul(*mats) if len(mats) > 1 else mats[0]
-            return sp.MatMul(coef, rest, tp(gcol))
-        idx = [i for i, a in enumerate(mats) if _has_d(a)]
-        if len(idx) != 1:
-            raise UnsupportedError(f"a differential that is not linear: {y}")
-        i = idx[0]
-        left, right = mats[:i], mats[i + 1 :]
-        if isinstance(mats[i], sp.MatAdd):  # L (A + B) R = L A R + L B R
-            return sp.MatAdd(
-                *[
-                    jacobian_of(sp.MatMul(coef, *left, *sp.MatMul.make_args(t), *right), dx)
-                    for t in mats[i].args
-                ]
-            )
-        if right:
-            # L F R with a 1×1 tail: (F R) is a scalar sᵀ... handle L (dxᵀ a) as L aᵀ dx
-            inner = sp.MatMul(mats[i], *right)
-            if tuple(inner.shape) == (1, 1):
-                g = sp.MatAdd(*gradient_terms(MatScalar(inner), sp.S.One))
-                return sp.MatMul(coef, *left, tp(g)) if left else sp.MatMul(coef, tp(g))
-            # L F S with S a 1×1 product: the scalar S commutes, L F S = S L F
-            for cut in range(len(right)):
-                tail = sp.MatMul(*right[cut:]) if len(right[cut:]) > 1 else right[cut]
-                if tuple(tail.shape) == (1, 1):
-                    head = [mats[i], *right[:cut]]
-                    return jacobian_of(sp.MatMul(coef, MatScalar(tail), *left, *head), dx)
-            raise UnsupportedError(f"a Jacobian through {y}")
-        jin = jacobian_of(mats[i], dx)
-        return sp.MatMul(coef, *left, jin)
-    if isinstance(y, MatScalar):
-        g = sp.MatAdd(*gradient_terms(y, sp.S.One))
-        return tp(g)
-    raise UnsupportedError(f"reading a Jacobian off a differential containing {type(y).__name__}")
-
-
 REARRANGE_JACOBIAN = register(
-    Rule(
+    Citation(
         id="identify.rearrange-jacobian",
         name="Bring dx to the right",
         source="elementary: associativity; a ∘ v = diag(a) v; a scalar commutes",
@@ -1086,7 +919,7 @@ REARRANGE_JACOBIAN = register(
 )
 
 IDENTIFY_JACOBIAN = register(
-    Rule(
+    Citation(
         id="identify.jacobian",
         name="Read off the Jacobian",
         source="first identification theorem (Magnus & Neudecker, Matrix Differential Calculus)",
@@ -1106,7 +939,7 @@ IDENTIFY_JACOBIAN = register(
 )
 
 IDENTIFY_HESSIAN = register(
-    Rule(
+    Citation(
         id="identify.hessian",
         name="The Hessian is the Jacobian of the gradient",
         source="definition: H = ∂(∇f)/∂xᵀ (Magnus & Neudecker, Matrix Differential Calculus)",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.expr import MatScalar, ones
-from derive.model import Context, Rule, RuleExample
+from derive.model import Citation, Context, Rewrite, RuleExample
 from derive.rules.registry import register
 
 n = sp.Symbol("n", integer=True, positive=True)
@@ -39,7 +39,7 @@ def _lagrange_examples() -> list[RuleExample]:
 
 
 LAGRANGE = register(
-    Rule(
+    Citation(
         id="constrained.lagrange",
         name="Lagrange multiplier",
         source=(
@@ -51,7 +51,6 @@ LAGRANGE = register(
             r"\mathcal{L}(x, \lambda) = f(x) - \lambda\, g(x)"
         ),
         conditions=("f and g differentiable", "∇g ≠ 0 at the optimum"),
-        apply=lagrangian,
         examples=_lagrange_examples,
     )
 )
@@ -87,7 +86,7 @@ def _orthonormal_examples() -> list[RuleExample]:
 
 
 ORTHONORMAL = register(
-    Rule(
+    Rewrite(
         id="constrained.orthonormal",
         name="Orthonormal columns",
         source="definition of a matrix with orthonormal columns",
@@ -128,7 +127,7 @@ def _svd_examples() -> list[RuleExample]:
 
 
 SVD = register(
-    Rule(
+    Citation(
         id="svd.definition",
         name="Singular value decomposition",
         source=(
@@ -144,7 +143,6 @@ SVD = register(
             "A real m × n; thin SVD (r = n ≤ m) or compact (r = rank A)",
             "U, V have orthonormal columns; Σ diagonal with σᵢ ≥ 0",
         ),
-        apply=svd_substitute,
         examples=_svd_examples,
     )
 )
@@ -188,13 +186,12 @@ def _naming_examples() -> list[RuleExample]:
 
 
 NAMING = register(
-    Rule(
+    Citation(
         id="naming.abbreviation",
         name="Name a subexpression",
         source="elementary: naming a subexpression (definition by abbreviation)",
         statement=r"s := e\ \Rightarrow\ F(e) = F(s)",
         conditions=("each name s stands for its definition e wherever it occurs",),
-        apply=expand_names,
         examples=_naming_examples,
     )
 )

@@ -26,7 +26,7 @@ from derive.expr import (
     d,
     transpose,
 )
-from derive.model import Context, Rule, RuleExample
+from derive.model import Context, DifferentialRule, Rule, RuleExample
 from derive.rules import entrywise, matrix_function
 from derive.rules.registry import register
 
@@ -66,9 +66,9 @@ def _constant(arg: sp.Basic, ctx: Context) -> sp.Basic:
 
 
 CONSTANT = register(
-    Rule(
+    DifferentialRule(
         id="diff.constant",
-        name="ScalarDifferential of a constant",
+        name="Differential of a constant",
         source="Matrix Cookbook (2012) eq. (33)",
         statement=r"\partial A = 0",
         conditions=("A constant",),
@@ -117,7 +117,7 @@ def _product_rule_for(arg: sp.Basic, ctx: Context) -> Rule:
 
 
 SCALE = register(
-    Rule(
+    DifferentialRule(
         id="diff.scale",
         name="Constant scalar factor",
         source="Matrix Cookbook (2012) eq. (34)",
@@ -136,7 +136,7 @@ SCALE = register(
 )
 
 LINEAR = register(
-    Rule(
+    DifferentialRule(
         id="diff.linear",
         name="Constant matrix factors",
         source="Matrix Cookbook (2012) eqs. (37) and (33)",
@@ -155,7 +155,7 @@ LINEAR = register(
 )
 
 PRODUCT = register(
-    Rule(
+    DifferentialRule(
         id="diff.product",
         name="Product rule",
         source="Matrix Cookbook (2012) eq. (37)",
@@ -199,7 +199,7 @@ def _matpow(arg: sp.MatPow, ctx: Context) -> sp.Basic:
 
 
 MATPOW = register(
-    Rule(
+    DifferentialRule(
         id="diff.matpow",
         name="Power of a matrix",
         source="Matrix Cookbook (2012) eq. (90), in differential form",
@@ -233,7 +233,7 @@ def _hadamard_power(arg: sp.HadamardPower, ctx: Context) -> sp.Basic:
 
 
 HADAMARD_POWER = register(
-    Rule(
+    DifferentialRule(
         id="diff.hadamard-power",
         name="Entrywise power",
         source="elementary: the scalar power rule applied to each entry",
@@ -276,7 +276,7 @@ def _diag(arg: sp.Basic, ctx: Context) -> sp.Basic:
 
 
 DIAG = register(
-    Rule(
+    DifferentialRule(
         id="diff.diag",
         name="diag is linear",
         source="elementary: diag(·) is a linear map, so it commutes with d",
@@ -317,7 +317,7 @@ def _eigenvalue(arg: ExtremeEigenvalue, ctx: Context) -> sp.Basic:
 
 
 EIGENVALUE = register(
-    Rule(
+    DifferentialRule(
         id="diff.eigenvalue",
         name="Eigenvalue of a symmetric matrix",
         source="Matrix Cookbook (2012) eq. (67)",
@@ -362,7 +362,7 @@ def _eigenvector(arg: ExtremeEigenvector, ctx: Context) -> sp.Basic:
 
 
 EIGENVECTOR = register(
-    Rule(
+    DifferentialRule(
         id="diff.eigenvector",
         name="Eigenvector of a symmetric matrix",
         source="Matrix Cookbook (2012) eq. (68)",
@@ -402,7 +402,7 @@ def _sum(arg: sp.Basic, ctx: Context) -> sp.Basic:
 
 
 SUM = register(
-    Rule(
+    DifferentialRule(
         id="diff.sum",
         name="Sum rule",
         source="Matrix Cookbook (2012) eqs. (35) and (33)",
@@ -423,7 +423,7 @@ SUM = register(
 # --- (36) trace, (44) transpose, (40) inverse, (42) det, (43) log det ---------------------
 
 TRACE = register(
-    Rule(
+    DifferentialRule(
         id="diff.trace",
         name="Trace",
         source="Matrix Cookbook (2012) eq. (36)",
@@ -441,7 +441,7 @@ TRACE = register(
 )
 
 TRANSPOSE = register(
-    Rule(
+    DifferentialRule(
         id="diff.transpose",
         name="Transpose",
         source="Matrix Cookbook (2012) eq. (44)",
@@ -459,7 +459,7 @@ TRANSPOSE = register(
 )
 
 INVERSE = register(
-    Rule(
+    DifferentialRule(
         id="diff.inverse",
         name="Inverse",
         source="Matrix Cookbook (2012) eq. (40)",
@@ -484,7 +484,7 @@ INVERSE = register(
 )
 
 DET = register(
-    Rule(
+    DifferentialRule(
         id="diff.det",
         name="Determinant",
         source="Matrix Cookbook (2012) eq. (42)",
@@ -513,7 +513,7 @@ def _logdet(arg: sp.Basic, ctx: Context) -> sp.Basic:
 
 
 LOGDET = register(
-    Rule(
+    DifferentialRule(
         id="diff.logdet",
         name="Log-determinant",
         source="Matrix Cookbook (2012) eq. (43)",
@@ -533,7 +533,7 @@ LOGDET = register(
 )
 
 LOGABSDET = register(
-    Rule(
+    DifferentialRule(
         id="diff.logabsdet",
         name="Log-absolute-determinant",
         source="Matrix Cookbook (2012) eq. (57), in differential form",
@@ -556,25 +556,27 @@ LOGABSDET = register(
 # --- (38) Hadamard, (39) Kronecker ---------------------------------------------------------
 
 
-def _hadamard(arg: sp.Basic, ctx: Context) -> sp.Basic:
+def _leibniz(arg: sp.Basic, ctx: Context) -> sp.Basic:
+    """d(X₁ ⋆ ⋯ ⋆ Xₖ) = Σᵢ X₁ ⋆ ⋯ ⋆ dXᵢ ⋆ ⋯ ⋆ Xₖ for a product ⋆ that is linear in each factor
+    and keeps their order (Hadamard (38), Kronecker (39)): one term per varying factor."""
     factors = list(arg.args)
     terms = []
     for i, f in enumerate(factors):
         if ctx.depends(f):
             fs = list(factors)
             fs[i] = d(f)
-            terms.append(sp.HadamardProduct(*fs))
+            terms.append(arg.func(*fs))
     return _add(terms)
 
 
 HADAMARD = register(
-    Rule(
+    DifferentialRule(
         id="diff.hadamard",
         name="Hadamard product rule",
         source="Matrix Cookbook (2012) eq. (38)",
         statement=r"\partial(X\circ Y) = (\partial X)\circ Y + X\circ(\partial Y)",
         cookbook=("38",),
-        apply=_hadamard,
+        apply=_leibniz,
         examples=lambda: [
             RuleExample(
                 d(sp.HadamardProduct(_ms("X", m, n), _ms("Y", m, n))),
@@ -587,25 +589,14 @@ HADAMARD = register(
 )
 
 
-def _kronecker(arg: sp.Basic, ctx: Context) -> sp.Basic:
-    factors = list(arg.args)
-    terms = []
-    for i, f in enumerate(factors):
-        if ctx.depends(f):
-            fs = list(factors)
-            fs[i] = d(f)
-            terms.append(sp.KroneckerProduct(*fs))
-    return _add(terms)
-
-
 KRONECKER = register(
-    Rule(
+    DifferentialRule(
         id="diff.kronecker",
         name="Kronecker product rule",
         source="Matrix Cookbook (2012) eq. (39)",
         statement=r"\partial(X\otimes Y) = (\partial X)\otimes Y + X\otimes(\partial Y)",
         cookbook=("39",),
-        apply=_kronecker,
+        apply=_leibniz,
         examples=lambda: [
             RuleExample(
                 d(sp.KroneckerProduct(_ms("X", m, n), _ms("Y", k, m))),
@@ -644,7 +635,7 @@ def _elementwise(arg: ElementwiseApplyFunction, ctx: Context) -> sp.Basic:
 
 
 ELEMENTWISE = register(
-    Rule(
+    DifferentialRule(
         id="diff.elementwise",
         name="Chain rule, entrywise",
         source="elementary: the scalar chain rule applied to each entry",
@@ -695,7 +686,7 @@ def _chain_scalar(arg: sp.Basic, ctx: Context) -> sp.Basic:
 
 
 CHAIN = register(
-    Rule(
+    DifferentialRule(
         id="diff.chain",
         name="Chain rule",
         source="elementary: the scalar chain rule",
@@ -728,7 +719,7 @@ def _softmax(arg: Softmax, ctx: Context) -> sp.Basic:
 
 
 SOFTMAX = register(
-    Rule(
+    DifferentialRule(
         id="diff.softmax",
         name="Softmax",
         source="elementary: differentiate exp(z)/(1ᵀexp(z)) by the quotient rule",
@@ -755,7 +746,7 @@ SOFTMAX = register(
 )
 
 LSE = register(
-    Rule(
+    DifferentialRule(
         id="diff.lse",
         name="Log-sum-exp",
         source="elementary: differentiate log(1ᵀexp(z)) by the chain rule",

@@ -21,7 +21,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
 from derive.expr import elementwise, is_matrix, sigmoid
-from derive.model import Context, Rule, RuleExample
+from derive.model import Context, Rewrite, Rule, RuleExample
 from derive.rules.registry import register
 
 m, n = sp.symbols("m n", integer=True, positive=True)
@@ -247,7 +247,7 @@ def _hp(*args: sp.Basic) -> sp.HadamardProduct:
 
 
 SIMPLIFY = register(
-    Rule(
+    Rewrite(
         id="entrywise.simplify",
         name="Simplify entry by entry",
         source=(
@@ -286,7 +286,7 @@ SIMPLIFY = register(
 )
 
 SIGMOID = register(
-    Rule(
+    Rewrite(
         id="entrywise.sigmoid",
         name="Recognise the logistic sigmoid",
         source=(
@@ -366,7 +366,7 @@ def _diag(name: str) -> DiagMatrix:
 
 
 DIAG_PRODUCT = register(
-    Rule(
+    Rewrite(
         id="diag.product",
         name="Product of diagonal matrices",
         source="elementary: diagonal matrices multiply entry by entry on the diagonal",
@@ -381,7 +381,7 @@ DIAG_PRODUCT = register(
 )
 
 DIAG_SUM = register(
-    Rule(
+    Rewrite(
         id="diag.sum",
         name="Sum of diagonal matrices",
         source="elementary: diag is linear",
@@ -420,7 +420,7 @@ def _diagonal_of_diag(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 DIAGONAL_OF_DIAG = register(
-    Rule(
+    Rewrite(
         id="diag.inverse",
         name="Diagonal matrices: inverse and diagonal",
         source="elementary: a diagonal matrix is inverted entry by entry on its diagonal",

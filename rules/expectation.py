@@ -13,128 +13,25 @@ from __future__ import annotations
 
 import sympy as sp
 
+from derive.distributions import (
+    Bernoulli,
+    BetaFunction,
+    BetaOf,
+    DensityOf,
+    Expectation,
+    Normal,
+    as_expr,
+    beta_definition,
+)
 from derive.expr import MatScalar
-from derive.model import Context, Rule, RuleExample
-from derive.rules.probability import DensityOf
+from derive.model import Context, Rewrite, RuleExample, Transform
 from derive.rules.registry import register
 from derive.rules.regression import LOGDET_SCALE  # noqa: F401  (log det(cA), used by recipes)
 
 # --- distributions ----------------------------------------------------------------------------
 
 
-class Distribution(sp.Basic):
-    """A named distribution with parameters: ``Normal(m, Σ)``, ``Bernoulli(p)``, ``Beta(a, b)``."""
-
-    symbol = "D"
-    latex_symbol = r"\mathcal{D}"
-
-    def __new__(cls, *params: sp.Basic) -> Distribution:
-        return sp.Basic.__new__(cls, *params)
-
-    @property
-    def params(self) -> tuple[sp.Basic, ...]:
-        return tuple(self.args)
-
-    def _sympystr(self, printer) -> str:
-        return f"{self.symbol}({', '.join(printer._print(a) for a in self.args)})"
-
-    def _latex(self, printer) -> str:
-        args = ", ".join(printer._print(a) for a in self.args)
-        return rf"{self.latex_symbol}\left({args}\right)"
-
-
-class Normal(Distribution):
-    """𝒩(m, Σ): a Gaussian with mean m and covariance Σ (a scalar mean and variance for d = 1)."""
-
-    symbol = "𝒩"
-    latex_symbol = r"\mathcal{N}"
-
-    @property
-    def mean(self) -> sp.Basic:
-        return self.args[0]
-
-    @property
-    def cov(self) -> sp.Basic:
-        return self.args[1]
-
-
-class Bernoulli(Distribution):
-    """Bern(p): x = 1 with probability p, else 0."""
-
-    symbol = "Bern"
-    latex_symbol = r"\operatorname{Bern}"
-
-    @property
-    def p(self) -> sp.Basic:
-        return self.args[0]
-
-
 # --- the expectation node --------------------------------------------------------------------
-
-
-class Expectation(sp.Expr):
-    """E_{x∼D}[f(x)]: the expectation of the scalar `body` over the random variable `var` ∼ `dist`.
-
-    `var` is bound: the value of the node does not depend on a value of `var`. The numeric
-    checker evaluates it by drawing `var` from `dist` (derive.expectation).
-    """
-
-    is_commutative = True
-    is_real = True
-
-    def __new__(cls, body: sp.Basic, var: sp.Basic, dist: Distribution) -> Expectation:
-        return sp.Basic.__new__(cls, body, var, dist)
-
-    @property
-    def body(self) -> sp.Basic:
-        return self.args[0]
-
-    @property
-    def var(self) -> sp.Basic:
-        return self.args[1]
-
-    @property
-    def dist(self) -> Distribution:
-        return self.args[2]
-
-    def _sympystr(self, printer) -> str:
-        under = f"{printer._print(self.var)}∼{printer._print(self.dist)}"
-        return f"𝔼_{{{under}}}[{printer._print(self.body)}]"
-
-    def _latex(self, printer) -> str:
-        under = rf"{printer._print(self.var)} \sim {printer._print(self.dist)}"
-        return rf"\mathbb{{E}}_{{{under}}}\left[{printer._print(self.body)}\right]"
-
-
-def _expr(a: sp.Basic | int) -> sp.Basic:
-    """An argument as a SymPy expression: an int becomes an Integer (never text)."""
-    if isinstance(a, sp.Basic):
-        return a
-    if isinstance(a, int):
-        return sp.Integer(a)
-    raise TypeError(f"expected a SymPy expression or an int, got {type(a).__name__}")
-
-
-class BetaFunction(sp.Expr):
-    """B(a, b) = Γ(a)Γ(b)/Γ(a + b), the normaliser of the Beta density."""
-
-    is_commutative = True
-    is_positive = True
-
-    def __new__(cls, a: sp.Basic, b: sp.Basic) -> BetaFunction:
-        return sp.Basic.__new__(cls, _expr(a), _expr(b))
-
-    def as_definition(self) -> sp.Expr:
-        """What the numeric evaluator computes (through log-gammas, for large arguments)."""
-        a, b = self.args
-        return sp.exp(sp.loggamma(a) + sp.loggamma(b) - sp.loggamma(a + b), evaluate=False)
-
-    def _sympystr(self, printer) -> str:
-        return f"B({printer._print(self.args[0])}, {printer._print(self.args[1])})"
-
-    def _latex(self, printer) -> str:
-        a, b = (printer._print(t) for t in self.args)
-        return rf"\mathrm{{B}}\left({a}, {b}\right)"
 
 
 # --- shared symbols for the examples ----------------------------------------------------------
@@ -189,7 +86,7 @@ def _mvn_examples() -> list[RuleExample]:
 
 
 MVN_DENSITY = register(
-    Rule(
+    Rewrite(
         id="density.multivariate-gaussian",
         name="Multivariate Gaussian density",
         source="Matrix Cookbook (2012) eq. (346)",
@@ -241,7 +138,7 @@ def collect_logdet(e: sp.Basic, ctx: Context | None = None) -> sp.Basic | None:
 
 
 LOGDET_COLLECT = register(
-    Rule(
+    Transform(
         id="logdet.scale-collect",
         name="Collect a log-determinant",
         source="Matrix Cookbook (2012) eq. (19), read from right to left",
@@ -286,7 +183,7 @@ def _log_sum(e: sp.Basic, ctx: Context | None = None) -> sp.Basic | None:
 
 
 LOG_SUM = register(
-    Rule(
+    Transform(
         id="log.sum",
         name="Sum of logs",
         source="elementary: a log b + a log c = a log(bc), and a = a log e",
@@ -337,7 +234,7 @@ def _linearity_examples() -> list[RuleExample]:
 
 
 LINEARITY = register(
-    Rule(
+    Rewrite(
         id="expectation.linearity",
         name="Linearity of the expectation",
         source="elementary: linearity of the expectation",
@@ -391,7 +288,7 @@ def _quadratic_examples() -> list[RuleExample]:
 
 
 QUADRATIC_FORM = register(
-    Rule(
+    Rewrite(
         id="expectation.quadratic-form",
         name="Expectation of a quadratic form",
         source="Matrix Cookbook (2012) eq. (380)",
@@ -416,7 +313,7 @@ def _trace_identity(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 TRACE_IDENTITY = register(
-    Rule(
+    Rewrite(
         id="trace.inverse-times",
         name="Trace of A⁻¹A",
         source="definition of the inverse (A⁻¹A = I) and of the trace (tr I_d = d)",
@@ -451,13 +348,13 @@ def _moment_examples() -> list[RuleExample]:
     x = sp.Symbol("x", real=True)
     dist = Normal(_mu, _v)
     return [
-        RuleExample(Expectation((x - _mu) ** k, x, dist), _expr(value), relation="monte-carlo")
+        RuleExample(Expectation((x - _mu) ** k, x, dist), as_expr(value), relation="monte-carlo")
         for k, value in ((1, 0), (2, _v), (3, 0), (4, 3 * _v**2))
     ]
 
 
 GAUSSIAN_MOMENTS = register(
-    Rule(
+    Rewrite(
         id="expectation.gaussian-moments",
         name="Central moments of the Gaussian",
         source=(
@@ -492,7 +389,7 @@ def _binary_power(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 BINARY_POWER = register(
-    Rule(
+    Rewrite(
         id="expectation.binary-power",
         name="Powers of a binary variable",
         source="elementary: for x ∈ {0, 1}, x^k = x for every integer k ≥ 1",
@@ -522,7 +419,7 @@ def _bernoulli_mean(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 BERNOULLI_MEAN = register(
-    Rule(
+    Rewrite(
         id="expectation.bernoulli-mean",
         name="Mean of the Bernoulli distribution",
         source=(
@@ -549,13 +446,7 @@ BERNOULLI_MEAN = register(
 
 def beta_density(theta: sp.Symbol, a: sp.Basic, b: sp.Basic) -> DensityOf:
     """Beta(θ | a, b) = θ^{a−1}(1 − θ)^{b−1}/B(a, b), as a density node."""
-    definition = sp.Mul(
-        sp.Pow(theta, a - 1, evaluate=False),
-        sp.Pow(1 - theta, b - 1, evaluate=False),
-        sp.Pow(BetaFunction(a, b), -1, evaluate=False),
-        evaluate=False,
-    )
-    return DensityOf("beta", theta, (a, b), definition)
+    return DensityOf("beta", theta, (a, b), beta_definition(theta, a, b))
 
 
 def _beta_density(node: sp.Basic, ctx: Context) -> sp.Basic | None:
@@ -565,7 +456,7 @@ def _beta_density(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 BETA_DENSITY = register(
-    Rule(
+    Rewrite(
         id="density.beta",
         name="Beta density",
         source="definition of the Beta distribution (Bishop, PRML, eq. (2.13))",
@@ -638,7 +529,7 @@ def _expand_examples() -> list[RuleExample]:
 
 
 EXPAND = register(
-    Rule(
+    Rewrite(
         id="expectation.expand",
         name="Expand in powers of the centred variable",
         source="elementary: the binomial theorem",
@@ -672,7 +563,7 @@ def readable(v: sp.Expr) -> sp.Expr:
 
 
 SIMPLIFY = register(
-    Rule(
+    Transform(
         id="algebra.common-denominator",
         name="Common denominator",
         source="elementary: add fractions over a common denominator and cancel",
@@ -705,7 +596,7 @@ def common_factor(e: sp.Basic, ctx: Context | None = None) -> sp.Basic | None:
 
 
 COMMON_FACTOR = register(
-    Rule(
+    Transform(
         id="algebra.scalar-factor",
         name="Take out a common numeric factor",
         source="elementary: distributivity",
@@ -719,23 +610,6 @@ COMMON_FACTOR = register(
 
 
 # --- Bayes' theorem with a Beta prior --------------------------------------------------------
-
-
-class BetaOf(DensityOf):
-    """Beta(θ | a, b): a Beta density node, printed by its name."""
-
-    def __new__(cls, theta: sp.Basic, a: sp.Basic, b: sp.Basic, *rest: sp.Basic) -> BetaOf:
-        if rest:  # SymPy rebuilding the node from its args (family, θ, (a, b), definition)
-            return DensityOf.__new__(cls, theta, a, b, *rest)
-        return DensityOf.__new__(cls, "beta", theta, (a, b), beta_density(theta, a, b).definition)
-
-    def _sympystr(self, printer) -> str:
-        a, b = self.params
-        return f"Beta({printer._print(self.obs)} | {printer._print(a)}, {printer._print(b)})"
-
-    def _latex(self, printer) -> str:
-        a, b = (printer._print(t) for t in self.params)
-        return rf"\operatorname{{Beta}}\left({printer._print(self.obs)} \mid {a}, {b}\right)"
 
 
 def _product_powers(node: sp.Basic, ctx: Context) -> sp.Basic | None:
@@ -776,7 +650,7 @@ def _product_examples() -> list[RuleExample]:
 
 
 PRODUCT_POWERS = register(
-    Rule(
+    Rewrite(
         id="power.product",
         name="Product of powers",
         source="elementary: a^s a^t = a^{s+t}, so a product of powers of a is a to the sum",
@@ -815,7 +689,7 @@ def _beta_integral(e: sp.Basic, ctx: Context | None = None) -> sp.Basic | None:
 
 
 BETA_INTEGRAL = register(
-    Rule(
+    Transform(
         id="integral.beta",
         name="Euler's Beta integral",
         source="definition of the Beta function B(a, b) (Bishop, PRML, §2.1.1)",
@@ -846,7 +720,7 @@ def _conjugate(e: sp.Basic, ctx: Context | None = None) -> sp.Basic | None:
 
 
 CONJUGATE = register(
-    Rule(
+    Transform(
         id="bayes.beta-kernel",
         name="Bayes' theorem with a conjugate Beta prior",
         source=(

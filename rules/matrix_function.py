@@ -23,7 +23,8 @@ from derive.expr import (
     d,
     transpose,
 )
-from derive.model import Context, Rule, RuleExample
+from derive.model import Context, DifferentialRule, Rewrite, Rule, RuleExample
+from derive.notation.text import text
 from derive.rules.algebra import count_transposes, tp
 from derive.rules.registry import register
 
@@ -51,7 +52,7 @@ def _matrix_function(arg: MatrixFunction, ctx: Context) -> sp.Basic:
 
 
 MATRIX_FUNCTION = register(
-    Rule(
+    DifferentialRule(
         id="diff.matrix-function",
         name="Matrix function",
         source=(
@@ -78,14 +79,15 @@ MATRIX_FUNCTION = register(
 def _frechet(arg: FrechetDerivative, ctx: Context) -> sp.Basic:
     if ctx.depends(arg.arg):
         raise UnsupportedError(
-            f"the second derivative of the matrix function {arg.fn}m({arg.arg})",
+            f"the second derivative of the matrix function {arg.fn}m({arg.arg}): "
+            f"d of its Fréchet derivative {text(arg)}",
             "only first derivatives of matrix functions are supported",
         )
     return FrechetDerivative(arg.arg, d(arg.direction), arg.fn)
 
 
 FRECHET_LINEAR = register(
-    Rule(
+    DifferentialRule(
         id="diff.frechet",
         name="Fréchet derivative, linear in its direction",
         source=f"definition: L_f(X, E) is linear in E; {HIGHAM}",
@@ -130,7 +132,7 @@ def _commuting_direction(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 FRECHET_IDENTITY = register(
-    Rule(
+    Rewrite(
         id="matfun.derivative",
         name="Fréchet derivative in a commuting direction",
         source=(
@@ -176,7 +178,7 @@ def _transpose_outside(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 TRANSPOSE_OUTSIDE = register(
-    Rule(
+    Rewrite(
         id="matfun.transpose",
         name="Transpose of a matrix function",
         source="Matrix Cookbook (2012) eq. (5), term by term in the power series",
@@ -207,7 +209,7 @@ def _frechet_transpose(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 FRECHET_TRANSPOSE = register(
-    Rule(
+    Rewrite(
         id="matfun.frechet-transpose",
         name="Transpose of a Fréchet derivative",
         source="Matrix Cookbook (2012) eq. (5), term by term: (Xʲ E Xᵏ⁻¹⁻ʲ)ᵀ = (Xᵀ)ᵏ⁻¹⁻ʲ Eᵀ (Xᵀ)ʲ",

@@ -14,16 +14,14 @@ the parameter from ``ctx.varying``.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 import sympy as sp
-from sympy.core.symbol import Str
-from sympy.matrices.expressions.diagonal import DiagMatrix
 
+from derive.distributions import CategoricalDensity, DensityOf, Median
 from derive.errors import UnknownNameError, UnsupportedError
 from derive.expr import MatScalar, ScalarDifferential, ScalarDifferentialSymbol, elementwise
-from derive.model import Context, Rule, RuleExample
+from derive.model import Context, Rewrite, Rule, RuleExample, Transform
 from derive.rules.registry import register
 
 i = sp.Symbol("i", integer=True, positive=True)
@@ -46,65 +44,6 @@ def over_data(k: sp.Symbol = i) -> tuple:
 # --- the density node ---------------------------------------------------------------------
 
 
-class DensityOf(sp.Expr):
-    """p(obs | θ): the density of a family at `obs`, standing for its `definition`.
-
-    ``DensityOf(family, x[i], (μ, σ²), f(x_i))`` prints as p(x_i | μ, σ²); with ``obs`` the
-    IndexedBase x and a product as definition it is the joint density p(x_1, …, x_n | θ).
-    It evaluates (``doit``, or an evaluator reading `definition`) as its definition.
-    """
-
-    is_commutative = True
-    is_positive = True
-
-    def __new__(cls, family: str | Str, obs: sp.Basic, params, definition: sp.Expr):
-        family = family if isinstance(family, Str) else Str(family)
-        return sp.Basic.__new__(cls, family, obs, sp.Tuple(*params), definition)
-
-    @property
-    def family(self) -> str:
-        return self.args[0].name
-
-    @property
-    def obs(self) -> sp.Basic:
-        return self.args[1]
-
-    @property
-    def params(self) -> tuple[sp.Symbol, ...]:
-        return tuple(self.args[2])
-
-    @property
-    def definition(self) -> sp.Expr:
-        return self.args[3]
-
-    @property
-    def is_joint(self) -> bool:
-        return isinstance(self.obs, sp.IndexedBase)
-
-    def doit(self, **hints):
-        return self.definition.doit(**hints) if hints.get("deep", True) else self.definition
-
-    def as_definition(self) -> sp.Expr:
-        """What the node stands for; the numeric evaluator evaluates this instead."""
-        return self.definition
-
-    def _observations(self, printer) -> str:
-        if not self.is_joint:
-            return printer._print(self.obs)
-        k, lo, hi = self.definition.limits[0]
-        first, last = self.obs[lo], self.obs[hi]
-        return f"{printer._print(first)}, ..., {printer._print(last)}"
-
-    def _sympystr(self, printer) -> str:
-        params = ", ".join(printer._print(t) for t in self.params)
-        return f"p({self._observations(printer)} | {params})"
-
-    def _latex(self, printer) -> str:
-        params = ", ".join(printer._print(t) for t in self.params)
-        obs = self._observations(printer).replace("...", r"\dots")
-        return rf"p\left({obs} \mid {params}\right)"
-
-
 def joint_density(family: Family) -> DensityOf:
     """p(x_1, …, x_n | θ), defined as the product of the densities (the data are i.i.d.)."""
     return DensityOf(family.name, x, family.params, sp.Product(family.density, over_data()))
@@ -118,38 +57,6 @@ def density_at(family: Family, obs: sp.Basic) -> DensityOf:
 
 
 # --- the categorical density (a one-hot or probability vector y) ---------------------------
-
-
-class CategoricalDensity(sp.Expr):
-    """p(y | π) = ∏_k π_k^{y_k}: the categorical density of y under class probabilities π."""
-
-    is_commutative = True
-    is_positive = True
-
-    def __new__(cls, y: sp.Basic, probs: sp.Basic) -> CategoricalDensity:
-        if y.shape != probs.shape or y.shape[1] != 1:
-            raise TypeError(
-                f"a categorical density needs two column vectors of one length: {y}, {probs}"
-            )
-        return sp.Basic.__new__(cls, y, probs)
-
-    @property
-    def y(self) -> sp.Basic:
-        return self.args[0]
-
-    @property
-    def probs(self) -> sp.Basic:
-        return self.args[1]
-
-    def as_definition(self) -> sp.Expr:
-        """∏_k π_k^{y_k}, as det(diag(π^{∘y})): a product of entries the evaluator knows."""
-        return sp.Determinant(DiagMatrix(sp.HadamardPower(self.probs, self.y)))
-
-    def _sympystr(self, printer) -> str:
-        return f"p({printer._print(self.y)} | {printer._print(self.probs)})"
-
-    def _latex(self, printer) -> str:
-        return rf"p\left({printer._print(self.y)} \mid {printer._print(self.probs)}\right)"
 
 
 def _log_categorical(node: sp.Basic, ctx: Context) -> sp.Basic | None:
@@ -171,7 +78,7 @@ def _categorical_examples() -> list[RuleExample]:
 
 
 CATEGORICAL_LOG_DENSITY = register(
-    Rule(
+    Rewrite(
         id="density.categorical",
         name="Categorical log-density",
         source="definition of the categorical distribution",
@@ -207,7 +114,7 @@ def _iid_examples() -> list[RuleExample]:
 
 
 IID = register(
-    Rule(
+    Rewrite(
         id="likelihood.iid",
         name="Independent, identically distributed observations",
         source="definition of independence",
@@ -274,7 +181,7 @@ def _density_rule(
         return None
 
     return register(
-        Rule(
+        Rewrite(
             id=f"density.{family}",
             name=f"{family.capitalize()} density",
             source=source,
@@ -421,71 +328,6 @@ LAPLACE_DENSITY = _density_rule(
 # --- the median (the location estimate of the Laplace) ----------------------------------
 
 
-def _step(u: sp.Expr) -> sp.Expr:
-    """(1 + sign u)/2: 1 for u > 0, 0 for u < 0 (only used where u ≠ 0)."""
-    return (1 + sp.sign(u)) / 2
-
-
-class Median(sp.Expr):
-    """median(x_1, …, x_n): the middle order statistic for odd n, the midpoint of the two
-    middle ones for even n (ties allowed).
-
-    Evaluates through `as_definition`, a formula in sign(·) that the numeric evaluator
-    computes: the median is the midpoint of the distinct values x_l with at least n/2
-    observations at or below them and at least n/2 at or above them (one value for odd n,
-    the two middle values for even n).
-    """
-
-    is_commutative = True
-    is_real = True
-
-    def __new__(cls, data: sp.IndexedBase, count: sp.Expr) -> Median:
-        return sp.Basic.__new__(cls, data, count)
-
-    @property
-    def data(self) -> sp.IndexedBase:
-        return self.args[0]
-
-    @property
-    def count(self) -> sp.Expr:
-        return self.args[1]
-
-    def doit(self, **hints) -> Median:
-        return self  # a value, not a formula to expand
-
-    def as_definition(self) -> sp.Expr:
-        """∑_l x_l w_l / ∑_l w_l with w_l = [C_l ≥ n/2][G_l ≥ n/2] / E_l: C_l, G_l, E_l count
-        the observations at or below, at or above, and equal to x_l (so each distinct value
-        counts once). C_l − n/2 is a multiple of 1/2, so the offset 1/4 keeps sign(·) ≠ 0."""
-        return _median_formula(self.data, self.count)
-
-    def _observations(self, printer) -> str:
-        first, last = printer._print(self.data[1]), printer._print(self.data[self.count])
-        return f"{first}, ..., {last}"
-
-    def _sympystr(self, printer) -> str:
-        return f"median({self._observations(printer)})"
-
-    def _latex(self, printer) -> str:
-        obs = self._observations(printer).replace("...", r"\dots")
-        return rf"\operatorname{{median}}\left({obs}\right)"
-
-
-# Building the formula costs seconds of SymPy (sign and Abs simplify their arguments), and
-# the evaluator asks for it on every evaluation: build it once per (data, count).
-@functools.lru_cache(maxsize=16)
-def _median_formula(x: sp.IndexedBase, k: sp.Expr) -> sp.Expr:
-    """The formula of `Median.as_definition`."""
-    l_, m_ = sp.Dummy("l", integer=True), sp.Dummy("m", integer=True)
-    s = sp.sign(x[l_] - x[m_])
-    below = sp.Sum((2 + s - sp.Abs(s)) / 2, (m_, 1, k))
-    above = sp.Sum((2 - s - sp.Abs(s)) / 2, (m_, 1, k))
-    equal = sp.Sum(1 - sp.Abs(s), (m_, 1, k))
-    quarter = sp.Rational(1, 4)
-    w = _step(below - k / 2 + quarter) * _step(above - k / 2 + quarter) / equal
-    return sp.Sum(x[l_] * w, (l_, 1, k)) / sp.Sum(w, (l_, 1, k))
-
-
 def _sign_sum(g: sp.Expr, theta: sp.Symbol) -> sp.IndexedBase | None:
     """The data x when g = c·∑_{i=1}^{n} sign(±(θ − x_i)) with c ≠ 0 free of θ, else None."""
     c, rest = g.as_independent(theta, as_Add=False)
@@ -521,7 +363,7 @@ def solve_median(g: sp.Expr, ctx: Context) -> Median:
 
 
 MEDIAN = register(
-    Rule(
+    Transform(
         id="optimum.median",
         name="The median minimises the sum of absolute deviations",
         source=(
@@ -684,7 +526,7 @@ def _log_product(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 LOG_PRODUCT = register(
-    Rule(
+    Rewrite(
         id="log.product",
         name="Log of a product over the data",
         source="elementary: the log of a product is the sum of the logs",
@@ -712,7 +554,7 @@ def _log_mul(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 LOG_MUL = register(
-    Rule(
+    Rewrite(
         id="log.mul",
         name="Log of a product",
         source="elementary: log(ab) = log a + log b",
@@ -746,7 +588,7 @@ def _log_power(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 LOG_POWER = register(
-    Rule(
+    Rewrite(
         id="log.power",
         name="Log of a power",
         source="elementary: log(a^r) = r log a",
@@ -776,7 +618,7 @@ def _log_exp(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 LOG_EXP = register(
-    Rule(
+    Rewrite(
         id="log.exp",
         name="Log of an exponential",
         source="elementary: log is the inverse of exp on the reals",
@@ -794,6 +636,12 @@ LOG_EXP = register(
 )
 
 LOG_RULES = (LOG_MUL, LOG_POWER, LOG_EXP)
+#: what each log rule does, in words (a derivation may say it more specifically)
+LOG_NOTES = {
+    LOG_MUL: "the log of a product is the sum of the logs",
+    LOG_POWER: "the log of a power is the exponent times the log of the base",
+    LOG_EXP: "the log of an exponential is its exponent",
+}
 
 
 # --- sums over the data -------------------------------------------------------------------
@@ -842,7 +690,7 @@ def _sum_linearity(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 SUM_LINEARITY = register(
-    Rule(
+    Rewrite(
         id="sum.linearity",
         name="Linearity of the sum",
         source="elementary: linearity of the sum",
@@ -876,7 +724,7 @@ def _negate(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 NLL = register(
-    Rule(
+    Rewrite(
         id="nll.definition",
         name="Negative log-likelihood",
         source="definition of the negative log-likelihood",
@@ -917,7 +765,7 @@ def set_aside(e: sp.Expr, ctx: Context) -> sp.Expr:
 
 
 SET_ASIDE = register(
-    Rule(
+    Transform(
         id="nll.set-aside",
         name="Set aside a constant term",
         source="elementary: adding a constant does not move a minimiser",
@@ -934,6 +782,22 @@ SET_ASIDE = register(
                 relation="constant",
             )
         ],
+    )
+)
+
+
+SET_ASIDE_AS_MEAN = register(
+    Transform(
+        id="nll.set-aside-mean",
+        name=SET_ASIDE.name,
+        source=SET_ASIDE.source + "; a sum over the data written n times its mean",
+        statement=(
+            r"f(\theta) = c + \sum_{i=1}^n g_i(\theta) \doteq "
+            r"n \cdot \frac{1}{n}\sum_{i=1}^n g_i(\theta)"
+        ),
+        conditions=SET_ASIDE.conditions,
+        apply=lambda e, ctx: as_mean(set_aside(e, ctx)),
+        examples=SET_ASIDE.examples,
     )
 )
 
@@ -955,7 +819,7 @@ def derivative(e: sp.Expr, ctx: Context) -> sp.Expr:
 
 
 DERIVATIVE = register(
-    Rule(
+    Transform(
         id="calculus.derivative",
         name="Scalar derivative",
         source="elementary: scalar differentiation (sum, constant-factor, power and chain rules)",
@@ -1025,7 +889,7 @@ def solve_stationary(e: sp.Expr, ctx: Context) -> sp.Expr:
 
 
 STATIONARY = register(
-    Rule(
+    Transform(
         id="optimum.stationary",
         name="Set the derivative to zero",
         source="Fermat's theorem: at an interior extremum the derivative vanishes",
@@ -1060,7 +924,7 @@ def _joint_example() -> list[RuleExample]:
 
 
 JOINT = register(
-    Rule(
+    Transform(
         id="optimum.joint",
         name="Solve the stationarity conditions together",
         source=(
@@ -1090,7 +954,7 @@ def _second_order_example() -> list[RuleExample]:
 
 
 SECOND_ORDER = register(
-    Rule(
+    Transform(
         id="optimum.second-order",
         name="Second derivative",
         source=(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.expr import PseudoInverse, transpose
-from derive.model import Context, Rule, RuleExample
+from derive.model import Context, Rewrite, Rule, RuleExample
 from derive.rules.registry import register
 
 m, n = sp.symbols("m n", integer=True, positive=True)
@@ -49,7 +49,7 @@ def _write_out(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 WRITE_OUT = register(
-    Rule(
+    Rewrite(
         id="pinv.full-rank",
         name="Pseudo-inverse of a full-rank matrix",
         source=PENROSE,
@@ -116,7 +116,7 @@ def _fold(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 FOLD = register(
-    Rule(
+    Rewrite(
         id="pinv.recognise",
         name="Recognise a pseudo-inverse",
         source=PENROSE,

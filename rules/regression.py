@@ -17,7 +17,7 @@ import sympy as sp
 
 from derive.errors import UnsupportedError
 from derive.expr import MatScalar, elementwise, sigmoid, softplus
-from derive.model import Context, Rule, RuleExample
+from derive.model import Context, Rewrite, Rule, RuleExample, Transform
 from derive.rules import probability as pr
 from derive.rules.registry import register
 
@@ -58,7 +58,7 @@ def _log_density_rule(family: str, build, **fields) -> Rule:
             return build(dens.obs, *dens.params)
         return None
 
-    return register(Rule(id=f"density.{family}", apply=apply, **fields))
+    return register(Rewrite(id=f"density.{family}", apply=apply, **fields))
 
 
 # --- linear regression: y ~ N(Xw, σ²I) ------------------------------------------------------
@@ -205,7 +205,7 @@ def _bce_examples() -> list[RuleExample]:
 
 
 BCE_LOGITS = register(
-    Rule(
+    Rewrite(
         id="loss.bce-logits",
         name="Binary cross-entropy in the logits",
         source=(
@@ -292,7 +292,7 @@ def _logdet_scale(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 LOGDET_SCALE = register(
-    Rule(
+    Rewrite(
         id="logdet.scale",
         name="Log-determinant of a scaled matrix",
         source="Matrix Cookbook (2012) eq. (346): det(2πΣ) = (2π)ᵈ det Σ",
@@ -406,7 +406,7 @@ def _linear_stationary_examples() -> list[RuleExample]:
 
 
 LINEAR_STATIONARY = register(
-    Rule(
+    Transform(
         id="optimum.linear-stationary",
         name="Solve a linear stationary equation",
         source=(
@@ -487,7 +487,7 @@ def _sandwich_examples() -> list[RuleExample]:
 
 
 SANDWICH_STATIONARY = register(
-    Rule(
+    Transform(
         id="optimum.inverse-sandwich",
         name="Multiply the stationarity equation by Σ on both sides",
         source="elementary: for invertible Σ, Σ⁻¹(aΣ + M)Σ⁻¹ = 0 exactly when aΣ + M = 0",
@@ -574,6 +574,10 @@ def posterior(likelihood: pr.DensityOf, prior: pr.DensityOf) -> pr.DensityOf:
 
 
 def _bayes(node: sp.Basic, ctx: Context) -> sp.Basic | None:
+    """log p(w | 𝒟) ↦ log p(𝒟 | w) + log p(w); −log p(w | 𝒟) likewise, the sign kept."""
+    if isinstance(node, sp.Mul) and len(node.args) == 2 and node.args[0] == -1:
+        inner = _bayes(node.args[1], ctx)
+        return None if inner is None else sp.Mul(-1, inner, evaluate=False)
     if (
         isinstance(node, sp.log)
         and isinstance(node.args[0], pr.DensityOf)
@@ -594,7 +598,7 @@ def _bayes_examples() -> list[RuleExample]:
 
 
 BAYES = register(
-    Rule(
+    Rewrite(
         id="bayes.log-posterior",
         name="Bayes' theorem",
         source="Bayes' theorem (Bishop, PRML, §1.2.3)",
@@ -659,7 +663,7 @@ def _log_categorical_sample(node: sp.Basic, ctx: Context) -> sp.Basic | None:
 
 
 CATEGORICAL_LOGLIK = register(
-    Rule(
+    Rewrite(
         id="density.categorical-sample",
         name="Log-likelihood of categorical data",
         source=(
@@ -715,7 +719,7 @@ def _clear_examples() -> list[RuleExample]:
 
 
 CLEAR_DENOMINATORS = register(
-    Rule(
+    Rewrite(
         id="optimum.clear-denominators",
         name="Multiply the stationarity equation by π entrywise",
         source=(
@@ -764,7 +768,7 @@ def _onehot_examples() -> list[RuleExample]:
 
 
 ONEHOT_COLUMNS = register(
-    Rule(
+    Rewrite(
         id="onehot.column-sums",
         name="One-hot columns sum to one",
         source="definition of one-hot encoding: each column of Y has a single entry 1",

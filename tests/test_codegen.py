@@ -1,4 +1,4 @@
-"""Generated code (derive/codegen.py): right against JAX autodiff, and shaped as promised.
+"""Generated code (derive/codegen/): right against JAX autodiff, and shaped as promised.
 
 Each case derives a result, emits NumPy and JAX source, and runs it in a subprocess that
 cannot import `derive` (nor SymPy): the source must stand alone. Its values must match

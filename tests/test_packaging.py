@@ -31,6 +31,21 @@ def test_readme_first_screen_has_both_commands():
     assert readme_test_command() in first
 
 
+def test_every_subpackage_is_listed_for_the_wheel():
+    """A folder of derive/ with an __init__.py that pyproject does not list is left out of the
+    wheel, and an installed derive fails on its first import of it."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(("derive", *p.parent.relative_to(ROOT / "derive").parts))
+        for p in (ROOT / "derive").rglob("__init__.py")
+    }
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+
+
 def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     dist = tmp_path / "dist"
     subprocess.run(

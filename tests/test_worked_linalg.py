@@ -13,6 +13,7 @@ import pytest
 import sympy as sp
 
 import derive
+from derive.check.chain import continuity_items
 from derive.expr import MatScalar, sigmoid
 from derive.model import Claim, Step
 
@@ -52,8 +53,10 @@ def test_entry_derives_with_cited_steps_and_verifies(built, name):
         assert step.rule.id and step.rule.name and step.rule.source
     assert d.verification.passed, d.verification.failure
     assert d.verification.max_rel_error < 1e-8
-    # Every step and claim was checked, not skipped.
-    assert len(d.verification.items) == len(d.steps) + len(d.claims)
+    # Every step and claim was checked, not skipped, and every displayed chain is continuous.
+    chain = [i for i in d.verification.items if i.label.startswith("chain:")]
+    assert len(d.verification.items) == len(d.steps) + len(d.claims) + len(chain)
+    assert len(chain) == len(continuity_items(d))
 
 
 def test_bernoulli_ce_gradient_is_sigmoid_minus_y(built):

@@ -7,8 +7,8 @@ p(D | θ)p(θ)/p(D) equals the Beta density at random θ."""
 
 import sympy as sp
 
-from derive.expectation import Recorder
 from derive.model import Claim, Context, Derivation, Given
+from derive.record import Recorder
 from derive.rules import expectation as ex
 from derive.rules import probability as pr
 
@@ -39,7 +39,7 @@ def build() -> Derivation:
     kernel = r.rewrite(
         e, pr.SUM_LINEARITY, joint, "∑(1 − xᵢ) = n − ∑xᵢ: with k = ∑xᵢ ones, n − k zeros"
     )
-    z = r.whole(
+    z = r.transform(
         kernel,
         ex.BETA_INTEGRAL,
         evidence,
@@ -48,7 +48,7 @@ def build() -> Derivation:
         ("theta",),
     )
     label = pr.DensityOf("posterior", theta, (data,), kernel / z)  # p(θ | D)
-    result = r.whole(
+    result = r.transform(
         kernel / z,
         ex.CONJUGATE,
         label,

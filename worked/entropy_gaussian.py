@@ -5,8 +5,8 @@ the result against a Monte Carlo estimate of −E[log p(x)]."""
 
 import sympy as sp
 
-from derive.expectation import Recorder
 from derive.model import Claim, Derivation, Given
+from derive.record import Recorder
 from derive.rules import expectation as ex
 from derive.rules import probability as pr
 
@@ -25,22 +25,17 @@ def build() -> Derivation:
     e = r.rewrite(
         definition, ex.MVN_DENSITY, h, "the entropy is −E[log p(x)]; write out the density"
     )
-    notes = {
-        pr.LOG_MUL: "the log of a product is the sum of the logs",
-        pr.LOG_POWER: "log det(2πΣ)^(−1/2) = −½ log det(2πΣ)",
-        pr.LOG_EXP: "the log of an exponential is its exponent",
-    }
-    for rule in pr.LOG_RULES:
-        e = r.rewrite(e, rule, h, notes[rule])
+    notes = {**pr.LOG_NOTES, pr.LOG_POWER: "log det(2πΣ)^(−1/2) = −½ log det(2πΣ)"}
+    e = r.rewrite_in_turn(e, pr.LOG_RULES, h, notes)
     e = r.rewrite(e, ex.LINEARITY, h, "take the expectation term by term")
     e = r.rewrite(
         e, ex.QUADRATIC_FORM, h, "x ∼ 𝒩(μ, Σ): the mean of the quadratic form", "monte-carlo"
     )
     e = r.rewrite(e, ex.TRACE_IDENTITY, h, "so E[(x − μ)ᵀΣ⁻¹(x − μ)] = d")
     e = r.rewrite(e, ex.LOGDET_SCALE, h, "det(2πΣ) = (2π)ᵈ det Σ")
-    e = r.whole(e, ex.LOG_SUM, h, "d log 2π + d = d log(2πe)")
-    e = r.whole(e, ex.COMMON_FACTOR, h, "collect the common factor ½")
-    result = r.whole(e, ex.LOGDET_COLLECT, h, "d log(2πe) + log det Σ = log det(2πeΣ)")
+    e = r.transform(e, ex.LOG_SUM, h, "d log 2π + d = d log(2πe)")
+    e = r.transform(e, ex.COMMON_FACTOR, h, "collect the common factor ½")
+    result = r.transform(e, ex.LOGDET_COLLECT, h, "d log(2πe) + log det Σ = log det(2πeΣ)")
 
     return Derivation(
         title=TITLE,

@@ -8,8 +8,8 @@ Verified step by step, and the result against a Monte Carlo estimate of the defi
 
 import sympy as sp
 
-from derive.expectation import Recorder
 from derive.model import Claim, Derivation, Given
+from derive.record import Recorder
 from derive.rules import expectation as ex
 from derive.rules import probability as pr
 
@@ -35,12 +35,11 @@ def build() -> Derivation:
         "both densities",
     )
     notes = {
+        **pr.LOG_NOTES,
         pr.LOG_MUL: "the log of each density: the log of a product is the sum of the logs",
         pr.LOG_POWER: "log det(2πΣ)^(−1/2) = −½ log det(2πΣ)",
-        pr.LOG_EXP: "the log of an exponential is its exponent",
     }
-    for rule in pr.LOG_RULES:
-        e = r.rewrite(e, rule, kl, notes[rule])
+    e = r.rewrite_in_turn(e, pr.LOG_RULES, kl, notes)
     e = r.rewrite(
         e,
         ex.LINEARITY,
@@ -61,7 +60,7 @@ def build() -> Derivation:
         "monte-carlo",
     )
     e = r.rewrite(e, ex.TRACE_IDENTITY, kl, "so E₀[(x − μ₀)ᵀΣ₀⁻¹(x − μ₀)] = d")
-    result = r.whole(e, ex.COMMON_FACTOR, kl, "collect the common factor ½")
+    result = r.transform(e, ex.COMMON_FACTOR, kl, "collect the common factor ½")
 
     return Derivation(
         title=TITLE,

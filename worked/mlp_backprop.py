@@ -16,7 +16,8 @@ import sympy as sp
 
 from derive.api import gradient
 from derive.expr import Softmax, elementwise, ones
-from derive.model import Claim, Derivation, Step
+from derive.model import Claim, Derivation
+from derive.record import Recorder
 from derive.rules.constrained import NAMING
 
 NAME = "mlp-backprop"
@@ -61,7 +62,7 @@ def build() -> Derivation:
         "b_1": delta1,
     }
 
-    steps: list[Step] = []
+    rec = Recorder()
     results = []
     claims = []
     first = None
@@ -69,9 +70,9 @@ def build() -> Derivation:
         d = gradient(LOSS, name, shapes=SHAPES, assume={"y": "prob"}, check=False)
         first = first or d
         # Each step keeps the variable it differentiates in: the checker's random direction.
-        steps += [replace(s, wrt=s.wrt or d.wrt) for s in d.steps]
+        rec.include(replace(s, wrt=s.wrt or d.wrt) for s in d.steps)
         lhs = d.results[0][0]  # ∂f/∂W, as the engine labels it
-        steps.append(Step(lhs, d.result, form, NAMING.ref, note=NAMED, wrt=d.wrt))
+        rec.cite(NAMING, lhs, d.result, form, note=NAMED, wrt=d.wrt)
         results.append((lhs, form))
         claims.append(
             Claim("gradient", f"δ form of ∂f/∂{name} against jax.grad", form, d.objective, d.wrt)
@@ -82,7 +83,7 @@ def build() -> Derivation:
         given=first.given,
         objective=first.objective,
         wrt=tuple(delta_form),
-        steps=tuple(steps),
+        steps=tuple(rec.steps),
         results=tuple(results),
         claims=tuple(claims),
         definitions=definitions,

@@ -15,8 +15,9 @@ import sympy as sp
 
 from derive.api import gradient
 from derive.expr import MatScalar
-from derive.model import Claim, Derivation, Step
-from derive.rules.constrained import LAGRANGE, LAMBDA
+from derive.model import Claim, Derivation
+from derive.record import Recorder
+from derive.rules.constrained import LAGRANGE, LAMBDA, lagrangian
 
 NAME = "pca"
 TITLE = "PCA: the direction of maximum variance is the top eigenvector"
@@ -30,8 +31,8 @@ def build() -> Derivation:
     S, u = sp.MatrixSymbol("S", n, n), sp.MatrixSymbol("u", n, 1)
     variance = MatScalar(sp.MatMul(sp.Transpose(u), S, u))
     constraint = MatScalar(sp.MatMul(sp.Transpose(u), u)) - 1
-    lagrangian = LAGRANGE.apply(variance, constraint, LAMBDA)
-    d = gradient(lagrangian, "u", assume={"S": "symmetric"}, check=False)
+    lag = lagrangian(variance, constraint, LAMBDA)
+    d = gradient(lag, "u", assume={"S": "symmetric"}, check=False)
     # The engine calls the function it differentiates f; here that is the Lagrangian L, which
     # equals the objective uᵀSu only on the constraint set (their gradients differ).
     f = d.results[0][0].args[0]
@@ -42,11 +43,12 @@ def build() -> Derivation:
         results=tuple((lhs.xreplace({f: L}), rhs) for lhs, rhs in d.results),
         claims=tuple(replace(c, label=c.label.replace("∂f/", "∂L/")) for c in d.claims),
     )
-    form = Step(
+    rec = Recorder()
+    rec.cite(
+        LAGRANGE,
         L,
         variance,
-        lagrangian,
-        LAGRANGE.ref,
+        lag,
         note="L = uᵀSu wherever uᵀu = 1, whatever λ",
         relation="constrained",
         wrt=("u",),
@@ -73,7 +75,7 @@ def build() -> Derivation:
         "reference",
         "top eigenpair of S (numpy.linalg.eigh) is stationary and maximises uᵀSu",
         grad,
-        lagrangian,
+        lag,
         ("u",),
         method="numpy.linalg.eigh",
         reference=top_eigenpair,
@@ -84,7 +86,7 @@ def build() -> Derivation:
         title=TITLE,
         goal="maximise uᵀSu subject to uᵀu = 1: the stationary points of the Lagrangian",
         objective=variance,
-        steps=(form, *d.steps),
+        steps=(*rec.steps, *d.steps),
         results=(*d.results, stationary),
         claims=(*d.claims, reference),
         remarks=(

@@ -9,10 +9,10 @@ import numpy as np
 import sympy as sp
 
 from derive.errors import InputError
-from derive.model import Claim, Context, Derivation, Given, Step
-from derive.rewrite import rewrite
+from derive.model import Claim, Context, Derivation, Given
+from derive.record import Recorder
 from derive.rules.algebra import SYMMETRIC, TRANSPOSE_PRODUCT
-from derive.rules.constrained import ORTHONORMAL, SVD
+from derive.rules.constrained import ORTHONORMAL, SVD, svd_substitute
 
 NAME = "svd-from-eig"
 TITLE = "The singular value decomposition from the eigendecomposition of AᵀA"
@@ -65,10 +65,9 @@ def build() -> Derivation:
         }
     )
     gram = sp.MatMul(sp.Transpose(A), A)
-    factored = SVD.apply(gram, A, U, Sigma, V)
-    steps = [Step(gram, gram, factored, SVD.ref)]
-    result, more = rewrite(factored, (TRANSPOSE_PRODUCT, ORTHONORMAL, SYMMETRIC), ctx, gram)
-    steps += more
+    rec = Recorder(ctx)
+    factored = rec.cite(SVD, gram, gram, svd_substitute(gram, A, U, Sigma, V))
+    result = rec.rewrite(factored, (TRANSPOSE_PRODUCT, ORTHONORMAL, SYMMETRIC), gram)
     claim = Claim(
         "reference",
         "σᵢ = √λᵢ(AᵀA), V, U = AVΣ⁻¹ and UΣVᵀ = A against numpy.linalg.svd",
@@ -90,7 +89,7 @@ def build() -> Derivation:
         ),
         objective=gram,
         wrt=(),
-        steps=tuple(steps),
+        steps=tuple(rec.steps),
         results=((gram, result),),
         claims=(claim,),
         definitions=((REBUILT, A, _svd_factors),),
