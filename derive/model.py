@@ -228,7 +228,9 @@ class CheckReport:
             # JAX only when an item used it: a claim against jax.grad, or a step whose random
             # direction dX was pushed through jax.jvp.
             named = ("numpy", "tanh-sinh", "exact expectation")  # and the expectation checks
-            others = sorted({i.method for i in self.items if i.method.startswith(named)})
+            # A chain link checked by one of those methods names it once ("… (chain)").
+            methods = {i.method.removesuffix(" (chain)") for i in self.items}
+            others = sorted(m for m in methods if m.startswith(named))
             jax = any(i.method.startswith("jax") or " random" in i.method for i in self.items)
             if jax:
                 how = "against " + " and ".join(["JAX autodiff", *others])

@@ -193,3 +193,9 @@ def test_a_link_between_differentials_is_compared_by_jvp():
 def test_a_structural_link_evaluates_nothing():
     item = continuity_item(2, FIRST, Step(F, bAx, xAb, ref("Transpose")), ("x",))
     assert item.method == STRUCTURAL and item.run(None) == 0.0
+
+
+def test_a_chain_link_names_its_method_once_in_the_summary():
+    d = derive.worked("fisher-bernoulli")
+    summary = d.verification.summary()
+    assert summary.count("exact expectation (enumeration)") == 1 and "(chain)" not in summary
