@@ -1,5 +1,8 @@
 """Check your own answer: compare a claimed gradient with the derived one, and say what slipped.
 
+(One idea, judging a claim; a little over 600 lines with the report's counterexample and the
+printing of its small integer arrays, which exist only for that report.)
+
     check_answer(r"2Ax", r"x^\\top A x", "x").message
     # 'Not quite: your answer 2Ax is right only for symmetric A; for a general A,
     #  ∂f/∂x = (A + Aᵀ)x. …'

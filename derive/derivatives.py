@@ -26,7 +26,15 @@ from derive.model import Citation, Claim, Context, Derivation
 from derive.problem import Problem
 from derive.readoff import gradient_terms, jacobian_of, rearrange_rule
 from derive.record import Recorder
-from derive.rules import algebra, entrywise, matrix_function, probability, pseudo_inverse
+from derive.rules import (
+    entrywise,
+    identify,
+    matrix_function,
+    prepare,
+    probability,
+    pseudo_inverse,
+    textbook,
+)
 from derive.simplify import tidy
 
 F = sp.Symbol("f")
@@ -35,12 +43,12 @@ F = sp.Symbol("f")
 PREPARE_RULES = (
     probability.CATEGORICAL_LOG_DENSITY,
     *pseudo_inverse.PREPARE_RULES,
-    *algebra.PREPARE_RULES,
+    *prepare.PREPARE_RULES,
 )
 G_NAME = sp.Symbol("g")
 #: applied to a gradient, Hessian or Jacobian once read off, to bring it to textbook form
 TEXTBOOK_RULES = (
-    *algebra.TEXTBOOK_RULES,
+    *textbook.TEXTBOOK_RULES,
     *entrywise.TEXTBOOK_RULES,
     *matrix_function.TEXTBOOK_RULES,
     *pseudo_inverse.TEXTBOOK_RULES,
@@ -74,7 +82,7 @@ def read_off_gradient(
 ) -> sp.Basic:
     """From df linear in dX to ∂f/∂X in textbook form, each move recorded in `rec`."""
     dlhs = ScalarDifferential(lhs_f)
-    df = rec.rewrite(df, algebra.READ_OFF_RULES, dlhs, ctx=ctx)
+    df = rec.rewrite(df, identify.READ_OFF_RULES, dlhs, ctx=ctx)
     terms = list(sp.Add.make_args(df))
     gs: list[sp.Basic] = []
     used: set[str] = set()
@@ -90,7 +98,7 @@ def read_off_gradient(
         if form != df:
             rec.cite(rearrange, dlhs, df, form)
         g = tidy(_sum(gs), ctx)
-        collected = rec.cite(algebra.COLLECT, dlhs, form, trace_form(g, x))
+        collected = rec.cite(identify.COLLECT, dlhs, form, trace_form(g, x))
     else:
         g = gs[0]
         collected = trace_form(g, x)
@@ -98,7 +106,7 @@ def read_off_gradient(
             rec.cite(rearrange, dlhs, df, collected)
     grad_lhs = GradientOf(lhs_f, x)
     rec.cite(
-        algebra.IDENTIFY_GRADIENT,
+        identify.IDENTIFY_GRADIENT,
         grad_lhs,
         collected,
         g,
@@ -116,7 +124,7 @@ def gradient_derivation(p: Problem, structure: str | None = None) -> Derivation:
     f1 = rec.rewrite(p.f, PREPARE_RULES, F)
     if any(s.rule.id == pseudo_inverse.WRITE_OUT.id for s in rec.steps):
         # (Aᵀ(AAᵀ)⁻¹)ᵀAᵀ(AAᵀ)⁻¹ = (AAᵀ)⁻¹ before differentiating, not after
-        f1 = rec.rewrite(f1, algebra.SIMPLIFY_PRODUCTS, F)
+        f1 = rec.rewrite(f1, textbook.SIMPLIFY_PRODUCTS, F)
     df = rec.differentiate(f1, ScalarDifferential(F))
     g = read_off_gradient(rec, df, p.wrt, p.ctx, F)
     name = str(p.wrt)
@@ -145,7 +153,7 @@ def gradient_derivation(p: Problem, structure: str | None = None) -> Derivation:
     lhs = GradientOf(F, x)
     s = rec.transform(
         trace_form(g, x),
-        algebra.SYMMETRIC_GRADIENT,
+        identify.SYMMETRIC_GRADIENT,
         lhs,
         note=(
             f"{name} is symmetric: differentiate with respect to its free entries "
@@ -201,7 +209,7 @@ def _jacobian_steps(
     j = tidy(jacobian_of(dy, dx), ctx)
     form = sp.MatMul(j, dx)
     if form != dy:
-        rec.cite(algebra.REARRANGE_JACOBIAN, ScalarDifferential(lhs_y), dy, form)
+        rec.cite(identify.REARRANGE_JACOBIAN, ScalarDifferential(lhs_y), dy, form)
     rec.cite(ident, result_lhs, form, j, relation="jacobian")
     return rec.rewrite(j, TEXTBOOK_RULES, result_lhs, ctx=ctx)
 
@@ -227,7 +235,7 @@ def hessian_derivation(p: Problem) -> Derivation:
     rec = Recorder(p.ctx, steps=grad.steps)
     if is_matrix(x):
         h = _jacobian_steps(
-            rec, g, x, p.ctx, GradientOf(F, x), HessianOf(F, x), algebra.IDENTIFY_HESSIAN
+            rec, g, x, p.ctx, GradientOf(F, x), HessianOf(F, x), identify.IDENTIFY_HESSIAN
         )
     else:  # a scalar θ: d²f/dθ², the derivative of the derivative, read off d(∂f/∂θ)
         dg = rec.differentiate(g, ScalarDifferential(GradientOf(F, x)))
@@ -255,7 +263,7 @@ def jacobian_derivation(p: Problem) -> Derivation:
     x = _column_variable(p, "Jacobian")
     rec = Recorder(p.ctx)
     j = _jacobian_steps(
-        rec, p.f, x, p.ctx, G_NAME, JacobianOf(G_NAME, x), algebra.IDENTIFY_JACOBIAN
+        rec, p.f, x, p.ctx, G_NAME, JacobianOf(G_NAME, x), identify.IDENTIFY_JACOBIAN
     )
     name = str(x)
     return Derivation(

@@ -17,7 +17,8 @@ from derive.expr import GradientOf, HessianOf, ScalarDifferential, ScalarDiffere
 from derive.model import Claim, Rule, Step
 from derive.record import Recorder
 from derive.rules import expectation as ex
-from derive.rules import probability as pr
+from derive.rules import loglik as lg
+from derive.rules import optimum as opt
 
 # --- the Fisher information ------------------------------------------------------------------
 
@@ -66,7 +67,7 @@ def fisher_information(
     r = Recorder()
     log_density = sp.log(density, evaluate=False)
     e = r.rewrite(log_density, density_rule, ell, "the log-likelihood of one observation x")
-    e = r.rewrite_in_turn(e, pr.LOG_RULES, ell, pr.LOG_NOTES)
+    e = r.rewrite_in_turn(e, lg.LOG_RULES, ell, lg.LOG_NOTES)
     ell_x = e
 
     def name(t: sp.Symbol) -> str:
@@ -77,7 +78,7 @@ def fisher_information(
             ell_x,
             a,
             GradientOf(ell, a),
-            pr.DERIVATIVE,
+            opt.DERIVATIVE,
             f"the score for {name(a)}: differentiate ℓ with respect to {name(a)}",
         )
         for a in params
@@ -90,7 +91,7 @@ def fisher_information(
                 scores[a],
                 b,
                 lhs,
-                pr.DERIVATIVE,
+                opt.DERIVATIVE,
                 f"differentiate the score for {name(a)} with respect to {name(b)}",
             )
 

@@ -23,7 +23,8 @@ from derive.expr import (
     is_matrix,
 )
 from derive.model import Rule
-from derive.rules.algebra import REARRANGE, REARRANGE_FRECHET, REARRANGE_HADAMARD, tp
+from derive.rules.identify import REARRANGE, REARRANGE_FRECHET, REARRANGE_HADAMARD
+from derive.rules.transpose import tp
 
 # --- reading off the gradient: df = tr(Gᵀ dX) -----------------------------------------------
 

@@ -1,4 +1,7 @@
-"""ScalarDifferential rules: how d(·) passes through each kind of node (Cookbook section 2 opening).
+"""Differential rules: how d(·) passes through each kind of node (Cookbook section 2 opening).
+
+One chapter of the rulebook, one rule per kind of node with its citation and examples, and
+the dispatch table over them; it is long because there are two dozen kinds of node.
 
 `BY_TYPE` is the dispatch table the engine uses: node type of the argument of d(·) → rule.
 Each rule's `apply(arg, ctx)` returns the replacement for d(arg), with d(·) left unevaluated

@@ -25,8 +25,8 @@ from derive.expr import (
 )
 from derive.model import Context, DifferentialRule, Rewrite, Rule, RuleExample
 from derive.notation.text import text
-from derive.rules.algebra import count_transposes, tp
 from derive.rules.registry import register
+from derive.rules.transpose import count_transposes, tp
 
 n = sp.Symbol("n", integer=True, positive=True)
 

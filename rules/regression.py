@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive.errors import UnsupportedError
+import derive.distributions as distributions
 from derive.expr import MatScalar, elementwise, sigmoid, softplus
-from derive.model import Context, Rewrite, Rule, RuleExample, Transform
+from derive.model import Context, Rewrite, Rule, RuleExample
 from derive.rules import probability as pr
 from derive.rules.registry import register
+from derive.rules.stationary import residual, scalar_coefficient
 
 _d = sp.Symbol("d", integer=True, positive=True)
 _K = sp.Symbol("K", integer=True, positive=True)
@@ -35,11 +36,6 @@ def quad(r: sp.Basic) -> MatScalar:
     return MatScalar(sp.MatMul(sp.Transpose(r), r))
 
 
-def residual(y: sp.Basic, X: sp.Basic, w: sp.Basic) -> sp.Basic:
-    """y − Xw."""
-    return sp.MatAdd(y, sp.MatMul(-1, X, w))
-
-
 def centred(X: sp.Basic, mu: sp.Basic) -> sp.Basic:
     """X − 𝟏μᵀ: the rows xᵢᵀ − μᵀ."""
     return sp.MatAdd(X, sp.MatMul(-1, ones(X.shape[0]), sp.Transpose(mu)))
@@ -51,7 +47,7 @@ def _log_density_rule(family: str, build, **fields) -> Rule:
     def apply(node: sp.Basic, ctx: Context) -> sp.Basic | None:
         if (
             isinstance(node, sp.log)
-            and isinstance(node.args[0], pr.DensityOf)
+            and isinstance(node.args[0], distributions.DensityOf)
             and node.args[0].family == family
         ):
             dens = node.args[0]
@@ -70,7 +66,7 @@ def linear_loglik(y: sp.Basic, X: sp.Basic, w: sp.Basic, s2: sp.Basic) -> sp.Exp
     return -k * sp.log(2 * sp.pi * s2) / 2 - quad(residual(y, X, w)) / (2 * s2)
 
 
-def linear_density(y: sp.Basic, X: sp.Basic, w: sp.Basic, s2: sp.Basic) -> pr.DensityOf:
+def linear_density(y: sp.Basic, X: sp.Basic, w: sp.Basic, s2: sp.Basic) -> distributions.DensityOf:
     """p(y | X, w, σ²) = (2πσ²)^(−n/2) exp(−‖y − Xw‖²/(2σ²))."""
     k = y.shape[0]
     definition = sp.Mul(
@@ -78,14 +74,14 @@ def linear_density(y: sp.Basic, X: sp.Basic, w: sp.Basic, s2: sp.Basic) -> pr.De
         sp.exp(-quad(residual(y, X, w)) / (2 * s2)),
         evaluate=False,
     )
-    return pr.DensityOf("linear-regression", y, (X, w, s2), definition)
+    return distributions.DensityOf("linear-regression", y, (X, w, s2), definition)
 
 
 def _linear_examples() -> list[RuleExample]:
     X, y, w = sp.MatrixSymbol("X", 2, _d), sp.MatrixSymbol("y", 2, 1), sp.MatrixSymbol("w", _d, 1)
     s2 = pr.SIGMA2
     each = [
-        pr._gaussian_density(
+        pr.gaussian_density(
             MatScalar(sp.MatMul(e.T, y)), MatScalar(sp.MatMul(e.T, X, w)), s2
         )  # fmt: skip
         for e in _E
@@ -131,7 +127,7 @@ def logistic_loglik(y: sp.Basic, X: sp.Basic, w: sp.Basic) -> sp.Expr:
     return -bce(y, sp.MatMul(X, w))
 
 
-def logistic_density(y: sp.Basic, X: sp.Basic, w: sp.Basic) -> pr.DensityOf:
+def logistic_density(y: sp.Basic, X: sp.Basic, w: sp.Basic) -> distributions.DensityOf:
     """p(y | X, w) = ∏ᵢ σ(xᵢᵀw)^{yᵢ}(1 − σ(xᵢᵀw))^{1−yᵢ}, as the determinant of a diagonal."""
     one = ones(y.shape[0])
     p = elementwise(sigmoid, sp.MatMul(X, w))
@@ -139,13 +135,13 @@ def logistic_density(y: sp.Basic, X: sp.Basic, w: sp.Basic) -> pr.DensityOf:
         sp.HadamardPower(p, y), sp.HadamardPower(sp.MatAdd(one, -p), sp.MatAdd(one, -y))
     )
     definition = sp.Determinant(sp.DiagMatrix(factors))
-    return pr.DensityOf("logistic-regression", y, (X, w), definition)
+    return distributions.DensityOf("logistic-regression", y, (X, w), definition)
 
 
 def _logistic_examples() -> list[RuleExample]:
     X, y, w = sp.MatrixSymbol("X", 2, _d), sp.MatrixSymbol("y", 2, 1), sp.MatrixSymbol("w", _d, 1)
     each = [
-        pr._bernoulli_density(
+        pr.bernoulli_density(
             MatScalar(sp.MatMul(e.T, y)), sigmoid(MatScalar(sp.MatMul(e.T, X, w)))
         )  # fmt: skip
         for e in _E
@@ -235,7 +231,7 @@ def mvn_loglik(X: sp.Basic, mu: sp.Basic, S: sp.Basic) -> sp.Expr:
     )
 
 
-def mvn_density(X: sp.Basic, mu: sp.Basic, S: sp.Basic) -> pr.DensityOf:
+def mvn_density(X: sp.Basic, mu: sp.Basic, S: sp.Basic) -> distributions.DensityOf:
     """p(x₁, …, xₙ | μ, Σ) = det(2πΣ)^(−n/2) exp(−½ tr(Σ⁻¹(X − 𝟏μᵀ)ᵀ(X − 𝟏μᵀ)))."""
     k = X.shape[0]
     C = centred(X, mu)
@@ -244,7 +240,7 @@ def mvn_density(X: sp.Basic, mu: sp.Basic, S: sp.Basic) -> pr.DensityOf:
         sp.exp(-sp.Trace(sp.MatMul(sp.Inverse(S), sp.Transpose(C), C)) / 2),
         evaluate=False,
     )
-    return pr.DensityOf("mvn", X, (mu, S), definition)
+    return distributions.DensityOf("mvn", X, (mu, S), definition)
 
 
 def _mvn_examples() -> list[RuleExample]:
@@ -311,197 +307,6 @@ LOGDET_SCALE = register(
 )
 
 
-# --- solving stationarity equations in matrix form -----------------------------------------
-
-
-def affine_parts(g: sp.Basic, w: sp.MatrixSymbol) -> tuple[list[sp.Basic], list[sp.Basic]]:
-    """g = (∑ A_k) w + ∑ b_k for a column-vector g affine in the column vector w.
-
-    Each term of the expanded g is P w Q (Q a 1×1 factor, read as a scalar) or free of w.
-    """
-    A: list[sp.Basic] = []
-    b: list[sp.Basic] = []
-    expanded = sp.expand(g)
-    terms = expanded.args if isinstance(expanded, sp.MatAdd) else (expanded,)
-    for term in terms:
-        if not term.has(w):
-            b.append(term)
-            continue
-        if term == w:
-            A.append(sp.Identity(w.shape[0]))
-            continue
-        if not isinstance(term, sp.MatMul):
-            raise UnsupportedError(f"a gradient that is not affine in {w}", f"the term {term}")
-        c, mats = term.as_coeff_matrices()
-        where = [k for k, m in enumerate(mats) if m.has(w)]
-        if len(where) != 1 or mats[where[0]] != w:
-            raise UnsupportedError(f"a gradient that is not affine in {w}", f"the term {term}")
-        k = where[0]
-        prefix, suffix = mats[:k], mats[k + 1 :]
-        if suffix:  # P w Q with Q a 1×1 matrix: a scalar factor
-            q = sp.MatMul(*suffix).doit()
-            if q.shape != (1, 1):
-                raise UnsupportedError(f"a gradient that is not affine in {w}", f"in {term}")
-            c = c * (q.args[0] if isinstance(q, sp.MatMul) and q.args[0].is_number else q)
-            if getattr(c, "is_Matrix", False):
-                c = MatScalar(c)
-        A.append(sp.MatMul(c, *prefix) if prefix else c * sp.Identity(w.shape[0]))
-    return A, b
-
-
-def _scalar_coefficient(m: sp.Basic) -> tuple[sp.Expr, sp.Basic]:
-    """m = c·M with c the scalar coefficient of a product (1 otherwise)."""
-    if isinstance(m, sp.MatMul):
-        c, mats = m.as_coeff_matrices()
-        return c, sp.MatMul(*mats) if len(mats) > 1 else mats[0]
-    return sp.S.One, m
-
-
-def solve_linear(g: sp.Basic, ctx: Context) -> sp.Basic:
-    """The w with g(w) = A w − r = 0: w = A⁻¹r, written (A/c)⁻¹(r/c) for the scalar c of r,
-    and a common invertible left factor of A/c and r/c cancelled."""
-    (w,) = ctx.varying
-    A, b = affine_parts(g, w)
-    if not A:
-        raise UnsupportedError(f"solving for {w}", "the gradient does not depend on it")
-    r = [-t for t in b]
-    if len(r) != 1:
-        raise UnsupportedError(f"solving for {w}", "the constant part is not a single product")
-    c, rhs = _scalar_coefficient(sp.expand(r[0]))
-    lhs_terms = [sp.MatMul(t, 1 / c).doit() if c != 1 else t for t in A]
-    if len(lhs_terms) == 1:
-        k, a = _scalar_coefficient(lhs_terms[0])
-        a_mats = a.args if isinstance(a, sp.MatMul) else (a,)
-        r_mats = rhs.args if isinstance(rhs, sp.MatMul) else (rhs,)
-        if isinstance(a, sp.Identity):
-            return sp.MatMul(1 / k, rhs) if k != 1 else rhs
-        if tuple(r_mats[: len(a_mats)]) == tuple(a_mats) and len(r_mats) > len(a_mats):
-            rest = sp.MatMul(*r_mats[len(a_mats) :])
-            return sp.MatMul(1 / k, rest) if k != 1 else rest
-        inv = sp.Inverse(a)
-        return sp.MatMul(1 / k, inv, rhs) if k != 1 else sp.MatMul(inv, rhs)
-    return sp.MatMul(sp.Inverse(sp.MatAdd(*lhs_terms)), rhs)
-
-
-def _linear_stationary_examples() -> list[RuleExample]:
-    X, y, w = sp.MatrixSymbol("X", 6, 3), sp.MatrixSymbol("y", 6, 1), sp.MatrixSymbol("w", 3, 1)
-    g = sp.MatMul(-1 / pr.SIGMA2, X.T, residual(y, X, w))
-    ridge = sp.MatAdd(g, sp.MatMul(1 / sp.Symbol("tau^2", positive=True), w))
-    return [
-        RuleExample(
-            g,
-            sp.MatMul(sp.Inverse(sp.MatMul(X.T, X)), X.T, y),
-            wrt=("w",),
-            assume={"sigma^2": ("positive",)},
-            relation="solve",
-        ),
-        RuleExample(
-            ridge,
-            solve_linear(ridge, Context(varying=frozenset({w}))),
-            wrt=("w",),
-            assume={"sigma^2": ("positive",), "tau^2": ("positive",)},
-            relation="solve",
-        ),
-    ]
-
-
-LINEAR_STATIONARY = register(
-    Transform(
-        id="optimum.linear-stationary",
-        name="Solve a linear stationary equation",
-        source=(
-            "Fermat's theorem and linear algebra: an affine gradient A w − r vanishes where "
-            "A w = r, so w = A⁻¹r for invertible A"
-        ),
-        statement=r"\nabla_w f = A w - r = 0 \iff A w = r \iff \hat w = A^{-1} r",
-        conditions=("A invertible (for regression: X has full column rank)",),
-        apply=solve_linear,
-        examples=_linear_stationary_examples,
-    )
-)
-
-
-def _coeff_matrices(term: sp.Basic) -> tuple[sp.Expr, list[sp.Basic]]:
-    """term = c·M₁M₂…, nested products flattened."""
-    if not isinstance(term, sp.MatMul):
-        return sp.S.One, [term]
-    c, mats = term.as_coeff_matrices()
-    out: list[sp.Basic] = []
-    for m in mats:
-        c2, inner = _coeff_matrices(m) if isinstance(m, sp.MatMul) else (sp.S.One, [m])
-        c, out = c * c2, out + inner
-    return c, out
-
-
-def _flat_terms(g: sp.Basic) -> list[sp.Basic]:
-    """The terms of a sum, a scalar multiple c·(a + b + …) distributed first."""
-    if isinstance(g, sp.MatAdd):
-        return [t for a in g.args for t in _flat_terms(a)]
-    if isinstance(g, sp.MatMul):
-        c, mats = g.as_coeff_matrices()
-        if len(mats) == 1 and isinstance(mats[0], sp.MatAdd):
-            return [sp.MatMul(c, t) for a in mats[0].args for t in _flat_terms(a)]
-    return [g]
-
-
-def solve_sandwich(g: sp.Basic, ctx: Context) -> sp.Basic:
-    """The Σ with a Σ⁻¹ + ∑ Σ⁻¹ M_k Σ⁻¹ = 0: multiplied by Σ on both sides, Σ = −(∑ M_k)/a."""
-    (S,) = ctx.varying
-    inv = sp.Inverse(S)
-    a = sp.S.Zero
-    rest: list[sp.Basic] = []
-    for term in _flat_terms(g):
-        c, mats = _coeff_matrices(term)
-        if mats == [inv]:
-            a += c
-        elif (
-            len(mats) > 2
-            and mats[0] == inv
-            and mats[-1] == inv
-            and not any(m.has(S) for m in mats[1:-1])
-        ):
-            rest.append(sp.MatMul(c, *mats[1:-1]))
-        else:
-            raise UnsupportedError(f"solving for {S}", f"the term {term} is not c·Σ⁻¹MΣ⁻¹")
-    if a == 0 or not rest:
-        raise UnsupportedError(f"solving for {S}", "no term c·Σ⁻¹ to balance")
-    total = rest[0] if len(rest) == 1 else sp.MatAdd(*rest)
-    c, m = _scalar_coefficient(total)
-    return sp.MatMul(-c / a, m)
-
-
-def _sandwich_examples() -> list[RuleExample]:
-    S, M = sp.MatrixSymbol("Sigma", _d, _d), sp.MatrixSymbol("M", _d, _d)
-    g = sp.MatAdd(
-        sp.MatMul(pr.n / 2, sp.Inverse(S)), sp.MatMul(-sp.S.Half, sp.Inverse(S), M, sp.Inverse(S))
-    )
-    return [
-        RuleExample(
-            g,
-            sp.MatMul(1 / pr.n, M),
-            wrt=("Sigma",),
-            assume={"M": ("spd",), "Sigma": ("spd",)},
-            relation="solve",
-        )
-    ]
-
-
-SANDWICH_STATIONARY = register(
-    Transform(
-        id="optimum.inverse-sandwich",
-        name="Multiply the stationarity equation by Σ on both sides",
-        source="elementary: for invertible Σ, Σ⁻¹(aΣ + M)Σ⁻¹ = 0 exactly when aΣ + M = 0",
-        statement=(
-            r"a\,\Sigma^{-1} + \Sigma^{-1} M \Sigma^{-1} = 0 \iff a\,\Sigma + M = 0 "
-            r"\iff \hat\Sigma = -M / a"
-        ),
-        conditions=("Σ invertible", "a ≠ 0"),
-        apply=solve_sandwich,
-        examples=_sandwich_examples,
-    )
-)
-
-
 # --- priors on the weights and Bayes' theorem ----------------------------------------------
 
 
@@ -516,10 +321,10 @@ def laplace_prior_logpdf(w: sp.Basic, b: sp.Basic) -> sp.Expr:
     return -w.shape[0] * sp.log(2 * b) - l1 / b
 
 
-def prior_density(kind: str, w: sp.Basic, scale: sp.Basic) -> pr.DensityOf:
+def prior_density(kind: str, w: sp.Basic, scale: sp.Basic) -> distributions.DensityOf:
     """p(w | τ²) for kind "gaussian", p(w | b) for "laplace": the density of i.i.d. weights."""
     logpdf = {"gaussian": gaussian_prior_logpdf, "laplace": laplace_prior_logpdf}[kind]
-    return pr.DensityOf(f"{kind}-prior", w, (scale,), sp.exp(logpdf(w, scale)))
+    return distributions.DensityOf(f"{kind}-prior", w, (scale,), sp.exp(logpdf(w, scale)))
 
 
 def _laplace_scalar(u: sp.Basic, b: sp.Basic) -> sp.Expr:
@@ -530,7 +335,7 @@ def _prior_examples(kind: str) -> list[RuleExample]:
     w, s = sp.MatrixSymbol("w", 2, 1), sp.Symbol("s", positive=True)
     entries = [MatScalar(sp.MatMul(e.T, w)) for e in _E]
     if kind == "gaussian":
-        each = [pr._gaussian_density(u, 0, s) for u in entries]
+        each = [pr.gaussian_density(u, 0, s) for u in entries]
         rhs = gaussian_prior_logpdf(w, s)
     else:
         each = [_laplace_scalar(u, s) for u in entries]
@@ -566,11 +371,15 @@ LAPLACE_PRIOR = _log_density_rule(
 )
 
 
-def posterior(likelihood: pr.DensityOf, prior: pr.DensityOf) -> pr.DensityOf:
+def posterior(
+    likelihood: distributions.DensityOf, prior: distributions.DensityOf
+) -> distributions.DensityOf:
     """p(w | data), standing for p(data | w) p(w) (the evidence p(data) is a constant in w)."""
     params = (*likelihood.params, *prior.params)
     params = tuple(p for p in params if p != prior.obs)
-    return pr.DensityOf("posterior", prior.obs, (likelihood.obs, *params), likelihood * prior)
+    return distributions.DensityOf(
+        "posterior", prior.obs, (likelihood.obs, *params), likelihood * prior
+    )
 
 
 def _bayes(node: sp.Basic, ctx: Context) -> sp.Basic | None:
@@ -580,7 +389,7 @@ def _bayes(node: sp.Basic, ctx: Context) -> sp.Basic | None:
         return None if inner is None else sp.Mul(-1, inner, evaluate=False)
     if (
         isinstance(node, sp.log)
-        and isinstance(node.args[0], pr.DensityOf)
+        and isinstance(node.args[0], distributions.DensityOf)
         and node.args[0].family == "posterior"
     ):
         lik, prior = node.args[0].definition.args
@@ -592,8 +401,8 @@ def _bayes_examples() -> list[RuleExample]:
     # x ~ N(μ, 1), μ ~ N(0, 1): the posterior is N(x/2, 1/2); log p(μ | x) − (log p(x | μ) +
     # log p(μ)) = −log p(x), which does not depend on μ.
     m, xs = sp.Symbol("m", real=True), sp.Symbol("u", real=True)
-    post = sp.log(pr._gaussian_density(m, xs / 2, sp.S.Half))
-    joint = sp.log(pr._gaussian_density(xs, m, 1)) + sp.log(pr._gaussian_density(m, 0, 1))
+    post = sp.log(pr.gaussian_density(m, xs / 2, sp.S.Half))
+    joint = sp.log(pr.gaussian_density(xs, m, 1)) + sp.log(pr.gaussian_density(m, 0, 1))
     return [RuleExample(post, joint, wrt=("m",), relation="constant")]
 
 
@@ -628,16 +437,18 @@ def categorical_loglik(Y: sp.Basic, pi: sp.Basic) -> sp.Expr:
     )
 
 
-def categorical_density(Y: sp.Basic, pi: sp.Basic) -> pr.DensityOf:
+def categorical_density(Y: sp.Basic, pi: sp.Basic) -> distributions.DensityOf:
     """p(y₁, …, yₙ | π) = ∏ᵢ ∏_k π_k^{Y_ki} = ∏_k π_k^{n_k}, as the determinant of a diagonal."""
     definition = sp.Determinant(sp.DiagMatrix(sp.HadamardPower(pi, counts(Y))))
-    return pr.DensityOf("categorical", Y, (pi,), definition)
+    return distributions.DensityOf("categorical", Y, (pi,), definition)
 
 
 def _categorical_examples() -> list[RuleExample]:
     pi = sp.MatrixSymbol("pi", _K, 1)
     Y2 = sp.MatrixSymbol("Y", _K, 2)
-    each = [pr.CategoricalDensity(sp.MatMul(Y2, e), pi) for e in _E]  # y₁ = Ye₁, y₂ = Ye₂
+    each = [
+        distributions.CategoricalDensity(sp.MatMul(Y2, e), pi) for e in _E
+    ]  # y₁ = Ye₁, y₂ = Ye₂
     lhs = sp.log(sp.Mul(*each, evaluate=False), evaluate=False)
     Y = sp.MatrixSymbol("Y", _K, pr.n)
     assume = {"Y": ("onehot",), "pi": ("prob",)}
@@ -654,7 +465,7 @@ def _categorical_examples() -> list[RuleExample]:
 def _log_categorical_sample(node: sp.Basic, ctx: Context) -> sp.Basic | None:
     if (
         isinstance(node, sp.log)
-        and isinstance(node.args[0], pr.DensityOf)
+        and isinstance(node.args[0], distributions.DensityOf)
         and node.args[0].family == "categorical"
     ):
         dens = node.args[0]
@@ -690,7 +501,7 @@ def _clear_denominators(node: sp.Basic, ctx: Context) -> sp.Basic | None:
     inv = sp.HadamardPower(pi, -1)
     out = []
     for term in g.args if isinstance(g, sp.MatAdd) else (g,):
-        c, m = _scalar_coefficient(term)
+        c, m = scalar_coefficient(term)
         if isinstance(m, sp.OneMatrix) and m.shape == pi.shape:
             out.append(sp.MatMul(c, pi) if c != 1 else pi)
         elif isinstance(m, sp.HadamardProduct) and inv in m.args:

@@ -300,7 +300,7 @@ def test_an_entrywise_function_of_a_square_matrix_says_it_is_not_the_matrix_func
 def test_softmax_is_recognised_only_where_the_normaliser_cancels():
     """exp(z)/(1ᵀexp(z)) → softmax(z) needs F(c·exp z) = F(exp z) for c > 0."""
     from derive.model import Context
-    from derive.rules.algebra import RECOGNISE_SOFTMAX
+    from derive.rules.prepare import RECOGNISE_SOFTMAX
     from derive.simplify import tidy
 
     e = elementwise(sp.exp, z)

@@ -13,12 +13,16 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import rules
+import derive.families as fm
+from derive import distributions, rules
 from derive.errors import InputError, UnknownNameError, UnsupportedError
 from derive.expr import GradientOf, MatScalar, ScalarDifferential
 from derive.likelihood import X_BAR_DEFINITION, hat, mle_derivation
 from derive.model import Context, Rule
+from derive.rules import loglik as lg
+from derive.rules import optimum as opt
 from derive.rules import probability as pr
+from derive.rules import stationary as st
 
 FAMILIES = ("gaussian", "bernoulli", "poisson", "exponential", "laplace")
 H = 1e-6  # finite-difference step
@@ -48,7 +52,9 @@ def draw(rng: np.random.Generator, kinds: tuple[str, ...], size: int | None = No
 def _data_free(e: sp.Basic, data: np.ndarray | None) -> sp.Basic:
     """e with DensityOf written out, sums over i = 1..n expanded and x[k] replaced by data."""
     if data is not None:  # the median's meaning, by numpy (its formula is tested on its own)
-        e = e.replace(lambda a: isinstance(a, pr.Median), lambda a: sp.Float(np.median(data)))
+        e = e.replace(
+            lambda a: isinstance(a, distributions.Median), lambda a: sp.Float(np.median(data))
+        )
     e = e.replace(lambda a: isinstance(a, MatScalar), lambda a: a.arg.as_explicit()[0, 0])
     e = e.replace(lambda a: isinstance(a, sp.Determinant), lambda a: a.arg.as_explicit().det())
     e = e.xreplace({pr.n: len(data) if data is not None else 4}).doit()
@@ -310,12 +316,12 @@ def test_every_claim_holds_on_random_data(family):
 def test_other_families_give_the_textbook_estimates(family, estimate):
     d = mle_derivation(family)
     ((lhs, rhs),) = d.results
-    assert lhs == hat(pr.family(family).params[0])
+    assert lhs == hat(fm.family(family).params[0])
     rng = np.random.default_rng(5)
     for _ in range(3):
         data, _, _ = _family_values(d, rng)
         assert close(compiled(rhs, [], data)(), float(estimate(data)), 1e-12)
-    assert d.title == f"Maximum likelihood for {pr.family(family).title}"
+    assert d.title == f"Maximum likelihood for {fm.family(family).title}"
     assert "> 0" in d.remarks[0] and "maximum of the likelihood" in d.remarks[0]
 
 
@@ -356,9 +362,9 @@ def test_unknown_option():
 def test_no_closed_form_is_unsupported():
     ctx = Context(varying=frozenset({pr.MU}))
     with pytest.raises(UnsupportedError, match="inside a sum"):
-        pr.solve_stationary(sp.Sum(sp.tanh(pr.x[pr.i] - pr.MU), (pr.i, 1, pr.n)), ctx)
+        opt.solve_stationary(sp.Sum(sp.tanh(pr.x[pr.i] - pr.MU), (pr.i, 1, pr.n)), ctx)
     with pytest.raises(UnsupportedError, match="closed-form"):
-        pr.solve_stationary(pr.MU**2 - pr.n, ctx)  # two roots: do not guess
+        opt.solve_stationary(pr.MU**2 - pr.n, ctx)  # two roots: do not guess
 
 
 # --- the rules -----------------------------------------------------------------------------
@@ -367,7 +373,10 @@ def test_no_closed_form_is_unsupported():
 # probability rules are checked a second way, by SymPy substitution of numbers (no JAX).
 # The categorical density is vector-valued and checked only there.
 PROBABILITY_RULES = [
-    v for v in vars(pr).values() if isinstance(v, Rule) and v is not pr.CATEGORICAL_LOG_DENSITY
+    v
+    for module in (pr, lg, opt)
+    for v in vars(module).values()
+    if isinstance(v, Rule) and v is not pr.CATEGORICAL_LOG_DENSITY
 ]
 
 
@@ -402,12 +411,12 @@ def test_rule_examples_hold_numerically(rule: Rule):
 
 
 def test_density_node_prints_and_stands_for_its_definition():
-    fam = pr.family("gaussian")
-    one = pr.density_at(fam, pr.x[pr.i])
+    fam = fm.family("gaussian")
+    one = fm.density_at(fam, pr.x[pr.i])
     assert str(one) == "p(x[i] | mu, sigma^2)"
     assert sp.latex(one) == r"p\left({x}_{i} \mid \mu, \sigma^{2}\right)"
     assert one.doit() == fam.density.doit()
-    joint = pr.joint_density(fam)
+    joint = fm.joint_density(fam)
     assert str(joint) == "p(x[1], ..., x[n] | mu, sigma^2)"
     assert pr.IID.apply(joint, Context()) == sp.Product(one, (pr.i, 1, pr.n))
     assert pr.GAUSSIAN_DENSITY.apply(one, Context()) == fam.density
@@ -415,14 +424,14 @@ def test_density_node_prints_and_stands_for_its_definition():
 
 
 def test_log_rules_keep_log_2_pi_sigma2_whole():
-    fam = pr.family("gaussian")
-    split = pr.LOG_MUL.apply(sp.log(fam.density, evaluate=False), Context())
+    fam = fm.family("gaussian")
+    split = lg.LOG_MUL.apply(sp.log(fam.density, evaluate=False), Context())
     assert split is not None
-    norm = pr.LOG_POWER.apply(sp.Add.make_args(split)[0], Context()) or pr.LOG_POWER.apply(
+    norm = lg.LOG_POWER.apply(sp.Add.make_args(split)[0], Context()) or lg.LOG_POWER.apply(
         sp.Add.make_args(split)[1], Context()
     )
     assert norm == -sp.log(2 * sp.pi * pr.SIGMA2) / 2
-    assert pr.LOG_MUL.apply(sp.log(2 * sp.pi * pr.SIGMA2), Context()) is None
+    assert lg.LOG_MUL.apply(sp.log(2 * sp.pi * pr.SIGMA2), Context()) is None
     assert math.isclose(float(sp.N(norm.subs(pr.SIGMA2, 1))), -math.log(2 * math.pi) / 2)
 
 
@@ -543,10 +552,10 @@ def test_matrix_solvers_refuse_what_they_cannot_solve():
     ctx = Context(varying=frozenset({w}))
     nonlinear = sp.MatMul(sp.MatrixSymbol("A", 3, 3), rg.elementwise(sp.tanh, w))
     with pytest.raises(UnsupportedError, match="not affine"):
-        rg.solve_linear(nonlinear, ctx)
+        st.solve_linear(nonlinear, ctx)
     S = sp.MatrixSymbol("Sigma", 3, 3)
     with pytest.raises(UnsupportedError, match="solving for Sigma"):
-        rg.solve_sandwich(sp.MatMul(S, S), Context(varying=frozenset({S})))
+        st.solve_sandwich(sp.MatMul(S, S), Context(varying=frozenset({S})))
 
 
 def test_unknown_matrix_family_lists_all_families():
@@ -566,7 +575,7 @@ def test_median_node_evaluates_to_numpy_median_with_ties_and_even_n():
     from derive.evaluate import evaluate
 
     rng = np.random.default_rng(11)
-    median = pr.Median(pr.x, pr.n)
+    median = distributions.Median(pr.x, pr.n)
     assert str(median) == "median(x[1], ..., x[n])"
     assert sp.latex(median) == r"\operatorname{median}\left({x}_{1}, \dots, {x}_{n}\right)"
     for size in range(1, 10):
@@ -596,7 +605,7 @@ def test_laplace_nll_is_the_mean_absolute_error(laplace):
 
 def test_laplace_derivative_is_a_sign_sum_with_no_closed_form_zero(laplace):
     (solve,) = [s for s in laplace.steps if s.rule.id == "optimum.median"]
-    assert solve.before.has(sp.sign) and isinstance(solve.after, pr.Median)
+    assert solve.before.has(sp.sign) and isinstance(solve.after, distributions.Median)
     assert "no closed-form solution" in solve.note
     # ∂NLL/∂μ = (1/b)∑ sign(μ − xᵢ): (#below − #above)/b at μ between observations
     rng = np.random.default_rng(13)
@@ -607,7 +616,7 @@ def test_laplace_derivative_is_a_sign_sum_with_no_closed_form_zero(laplace):
     assert any("second-derivative test says nothing" in r for r in laplace.remarks)
     assert "n/b̂² > 0" in laplace.remarks[0]
     with pytest.raises(UnsupportedError, match="median"):
-        pr.solve_median(pr.MU**2 - pr.n, Context(varying=frozenset({pr.MU})))
+        opt.solve_median(pr.MU**2 - pr.n, Context(varying=frozenset({pr.MU})))
 
 
 def test_laplace_estimates_minimise_the_nll_on_odd_and_even_n(laplace):

@@ -69,7 +69,7 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
     assert tops == {"derive", next(t for t in tops if t.endswith(".dist-info"))}, tops
-    assert "derive/rules/algebra.py" in names and "derive/recipes/softmax_ce.py" in names
+    assert "derive/rules/textbook.py" in names and "derive/recipes/softmax_ce.py" in names
     assert "derive/rules/cookbook/equations.md" in names  # the citation table ships too
 
     env_dir = tmp_path / "fresh"

@@ -12,7 +12,7 @@ from derive.errors import UnsupportedError
 from derive.expr import ScalarDifferential
 from derive.model import Context
 from derive.record import Recorder
-from derive.rules import algebra, constrained, probability
+from derive.rules import constrained, optimum, transpose
 from tests.conftest import ROOT
 from tests.test_layers import SOURCES
 
@@ -67,27 +67,27 @@ def test_a_citation_is_cited_and_nothing_else():
 
 def test_a_rule_with_a_machine_form_cannot_be_cited():
     with pytest.raises(TypeError, match="this records only citation"):
-        Recorder().cite(probability.NLL, sp.Symbol("f"), t, -t)
+        Recorder().cite(optimum.NLL, sp.Symbol("f"), t, -t)
 
 
 def test_a_transform_that_does_not_apply_is_refused_not_recorded():
     rec = Recorder()
     with pytest.raises(UnsupportedError, match="nll.definition"):
-        rec.transform(t, probability.NLL, sp.Symbol("NLL"))
+        rec.transform(t, optimum.NLL, sp.Symbol("NLL"))
     assert rec.steps == []
 
 
 def test_a_rewrite_records_one_step_per_pass_with_what_the_rule_returned():
     rec = Recorder(Context())
     e = sp.Transpose(sp.MatMul(sp.MatrixSymbol("A", 3, 3), x))
-    out = rec.rewrite(e, algebra.TRANSPOSE_PRODUCT, sp.Symbol("y"))
+    out = rec.rewrite(e, transpose.TRANSPOSE_PRODUCT, sp.Symbol("y"))
     assert out != e and [s.before for s in rec.steps] == [e]
-    assert rec.steps[0].after == out and rec.steps[0].rule.id == algebra.TRANSPOSE_PRODUCT.id
+    assert rec.steps[0].after == out and rec.steps[0].rule.id == transpose.TRANSPOSE_PRODUCT.id
 
 
 def test_a_derivative_is_recorded_from_the_differential():
     rec = Recorder()
-    g = rec.derivative(t**3, t, sp.Symbol("g"), probability.DERIVATIVE)
+    g = rec.derivative(t**3, t, sp.Symbol("g"), optimum.DERIVATIVE)
     (step,) = rec.steps
     assert step.before == ScalarDifferential(t**3) and step.relation == "gradient"
     assert sp.simplify(g - 3 * t**2) == 0

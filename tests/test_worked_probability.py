@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
+import derive.distributions as distributions
 from derive import worked
 from derive.check import check_derivation, check_rule_example
 from derive.evaluate import evaluate
 from derive.model import Claim, RuleExample
-from derive.rules import expectation as ex
 from tests.test_render import _compile
 
 RNG = np.random.default_rng(20260511)
@@ -159,7 +159,7 @@ def test_beta_bernoulli_posterior_is_the_beta_density(built: dict) -> None:
     methods = {i.method for i in d.verification.items}
     assert "tanh-sinh quadrature over (0, 1)" in methods
     posterior, evidence = (rhs for _, rhs in d.results)
-    assert isinstance(posterior, ex.BetaOf)
+    assert isinstance(posterior, distributions.BetaOf)
     x = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0])
     alpha, beta, k, n = 0.7, 2.5, x.sum(), x.size
     values = {"x": x, "alpha": alpha, "beta": beta}
@@ -181,7 +181,7 @@ def test_a_wrong_posterior_fails_normalisation(built: dict) -> None:
     """Beta(θ | α + k, β + n) (the zeros miscounted) does not integrate p(D | θ)p(θ)/p(D)."""
     d = _get(built, "beta-bernoulli")
     theta, a, b = sp.Symbol("theta", positive=True), *d.result.params
-    wrong = replace(d.steps[-1], after=ex.BetaOf(theta, a, b + sum(b.atoms(sp.Sum))))
+    wrong = replace(d.steps[-1], after=distributions.BetaOf(theta, a, b + sum(b.atoms(sp.Sum))))
     report = check_derivation(replace(d, steps=(wrong,), claims=()))
     assert not report.passed and "differs" in report.failure
 
@@ -192,7 +192,9 @@ def test_a_wrong_posterior_fails_normalisation(built: dict) -> None:
 def test_a_wrong_gaussian_moment_fails_the_monte_carlo_check() -> None:
     x, mu, v = sp.Symbol("x", real=True), sp.Symbol("mu", real=True), sp.Symbol("v", positive=True)
     wrong = RuleExample(
-        ex.Expectation((x - mu) ** 4, x, ex.Normal(mu, v)), v**2, relation="monte-carlo"
+        distributions.Expectation((x - mu) ** 4, x, distributions.Normal(mu, v)),
+        v**2,
+        relation="monte-carlo",
     )
     with pytest.raises(AssertionError, match="standard errors"):
         check_rule_example(wrong)
@@ -201,8 +203,8 @@ def test_a_wrong_gaussian_moment_fails_the_monte_carlo_check() -> None:
 def test_a_binary_identity_does_not_hold_pointwise_under_a_gaussian() -> None:
     x, mu, v = sp.Symbol("x", real=True), sp.Symbol("mu", real=True), sp.Symbol("v", positive=True)
     wrong = RuleExample(
-        ex.Expectation(x**2, x, ex.Normal(mu, v)),
-        ex.Expectation(x, x, ex.Normal(mu, v)),
+        distributions.Expectation(x**2, x, distributions.Normal(mu, v)),
+        distributions.Expectation(x, x, distributions.Normal(mu, v)),
         relation="pointwise",
     )
     with pytest.raises(AssertionError, match="differs"):
@@ -212,7 +214,10 @@ def test_a_binary_identity_does_not_hold_pointwise_under_a_gaussian() -> None:
 def test_a_wrong_bernoulli_mean_fails_exactly() -> None:
     x, p = sp.Symbol("x"), sp.Symbol("p", positive=True)
     wrong = RuleExample(
-        ex.Expectation(x, x, ex.Bernoulli(p)), p**2, assume={"p": ("unit",)}, relation="monte-carlo"
+        distributions.Expectation(x, x, distributions.Bernoulli(p)),
+        p**2,
+        assume={"p": ("unit",)},
+        relation="monte-carlo",
     )
     with pytest.raises(AssertionError, match="relative error"):
         check_rule_example(wrong)
@@ -220,7 +225,7 @@ def test_a_wrong_bernoulli_mean_fails_exactly() -> None:
 
 def test_an_expression_not_affine_in_expectations_is_refused() -> None:
     x, mu, v = sp.Symbol("x", real=True), sp.Symbol("mu", real=True), sp.Symbol("v", positive=True)
-    e = ex.Expectation(x, x, ex.Normal(mu, v))
+    e = distributions.Expectation(x, x, distributions.Normal(mu, v))
     with pytest.raises(AssertionError, match="not affine"):
         check_rule_example(RuleExample(e**2, mu**2, relation="monte-carlo"))
 

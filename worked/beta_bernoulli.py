@@ -7,9 +7,12 @@ p(D | θ)p(θ)/p(D) equals the Beta density at random θ."""
 
 import sympy as sp
 
+import derive.distributions as distributions
+import derive.families as fm
 from derive.model import Claim, Context, Derivation, Given
 from derive.record import Recorder
-from derive.rules import expectation as ex
+from derive.rules import conjugacy as cj
+from derive.rules import loglik as lg
 from derive.rules import probability as pr
 
 NAME = "beta-bernoulli"
@@ -17,11 +20,11 @@ TITLE = "Beta-Bernoulli conjugacy: the posterior of a Bernoulli probability"
 
 
 def build() -> Derivation:
-    fam = pr.family("bernoulli")
+    fam = fm.family("bernoulli")
     theta = sp.Symbol("theta", positive=True)
     alpha, beta = sp.Symbol("alpha", positive=True), sp.Symbol("beta", positive=True)
-    likelihood = pr.joint_density(fam).xreplace({fam.params[0]: theta})
-    prior = ex.BetaOf(theta, alpha, beta)
+    likelihood = fm.joint_density(fam).xreplace({fam.params[0]: theta})
+    prior = distributions.BetaOf(theta, alpha, beta)
     joint = sp.Symbol("q")  # q(θ) = p(D | θ) p(θ)
     data = sp.Symbol("D")
     evidence = sp.Symbol("p(D)")
@@ -34,23 +37,23 @@ def build() -> Derivation:
         "q(θ) = p(D | θ)p(θ), the numerator of Bayes' theorem; the observations are i.i.d.",
     )
     e = r.rewrite(e, fam.density_rule, joint, "write out each Bernoulli density")
-    e = r.rewrite(e, ex.BETA_DENSITY, joint, "write out the Beta prior")
-    e = r.rewrite(e, ex.PRODUCT_POWERS, joint, "collect the powers of θ and of 1 − θ")
+    e = r.rewrite(e, cj.BETA_DENSITY, joint, "write out the Beta prior")
+    e = r.rewrite(e, cj.PRODUCT_POWERS, joint, "collect the powers of θ and of 1 − θ")
     kernel = r.rewrite(
-        e, pr.SUM_LINEARITY, joint, "∑(1 − xᵢ) = n − ∑xᵢ: with k = ∑xᵢ ones, n − k zeros"
+        e, lg.SUM_LINEARITY, joint, "∑(1 − xᵢ) = n − ∑xᵢ: with k = ∑xᵢ ones, n − k zeros"
     )
     z = r.transform(
         kernel,
-        ex.BETA_INTEGRAL,
+        cj.BETA_INTEGRAL,
         evidence,
         "the evidence p(D) = ∫₀¹ q(θ) dθ, by the Beta integral",
         "integral",
         ("theta",),
     )
-    label = pr.DensityOf("posterior", theta, (data,), kernel / z)  # p(θ | D)
+    label = distributions.DensityOf("posterior", theta, (data,), kernel / z)  # p(θ | D)
     result = r.transform(
         kernel / z,
-        ex.CONJUGATE,
+        cj.CONJUGATE,
         label,
         "Bayes' theorem, p(θ | D) = q(θ)/p(D): the kernel θ^{a−1}(1 − θ)^{b−1} is a Beta "
         "density's, with a = α + k and b = β + n − k",

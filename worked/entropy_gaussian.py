@@ -5,10 +5,12 @@ the result against a Monte Carlo estimate of −E[log p(x)]."""
 
 import sympy as sp
 
+import derive.distributions as distributions
 from derive.model import Claim, Derivation, Given
 from derive.record import Recorder
 from derive.rules import expectation as ex
-from derive.rules import probability as pr
+from derive.rules import loglik as lg
+from derive.rules import regression as rg
 
 NAME = "entropy-gaussian"
 TITLE = "Entropy of a multivariate Gaussian"
@@ -18,21 +20,23 @@ def build() -> Derivation:
     d = sp.Symbol("d", integer=True, positive=True)
     x = sp.MatrixSymbol("x", d, 1)
     mu, sigma = sp.MatrixSymbol("mu", d, 1), sp.MatrixSymbol("Sigma", d, d)
-    definition = -ex.Expectation(sp.log(ex.normal_density(x, mu, sigma)), x, ex.Normal(mu, sigma))
+    definition = -distributions.Expectation(
+        sp.log(ex.normal_density(x, mu, sigma)), x, distributions.Normal(mu, sigma)
+    )
     h = sp.Symbol("H")
 
     r = Recorder()
     e = r.rewrite(
         definition, ex.MVN_DENSITY, h, "the entropy is −E[log p(x)]; write out the density"
     )
-    notes = {**pr.LOG_NOTES, pr.LOG_POWER: "log det(2πΣ)^(−1/2) = −½ log det(2πΣ)"}
-    e = r.rewrite_in_turn(e, pr.LOG_RULES, h, notes)
+    notes = {**lg.LOG_NOTES, lg.LOG_POWER: "log det(2πΣ)^(−1/2) = −½ log det(2πΣ)"}
+    e = r.rewrite_in_turn(e, lg.LOG_RULES, h, notes)
     e = r.rewrite(e, ex.LINEARITY, h, "take the expectation term by term")
     e = r.rewrite(
         e, ex.QUADRATIC_FORM, h, "x ∼ 𝒩(μ, Σ): the mean of the quadratic form", "monte-carlo"
     )
     e = r.rewrite(e, ex.TRACE_IDENTITY, h, "so E[(x − μ)ᵀΣ⁻¹(x − μ)] = d")
-    e = r.rewrite(e, ex.LOGDET_SCALE, h, "det(2πΣ) = (2π)ᵈ det Σ")
+    e = r.rewrite(e, rg.LOGDET_SCALE, h, "det(2πΣ) = (2π)ᵈ det Σ")
     e = r.transform(e, ex.LOG_SUM, h, "d log 2π + d = d log(2πe)")
     e = r.transform(e, ex.COMMON_FACTOR, h, "collect the common factor ½")
     result = r.transform(e, ex.LOGDET_COLLECT, h, "d log(2πe) + log det Σ = log det(2πeΣ)")

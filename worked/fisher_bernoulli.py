@@ -3,21 +3,26 @@ of the score E[s²] and as −E[∂²ℓ/∂p²], each taken over x ∼ Bern(p) 
 
 import sympy as sp
 
+import derive.distributions as distributions
+import derive.families as fm
 from derive.expectation import entries, fisher_information
 from derive.model import Derivation, Given
-from derive.rules import expectation as ex
-from derive.rules import probability as pr
 
 NAME = "fisher-bernoulli"
 TITLE = "Fisher information of the Bernoulli distribution"
 
 
 def build() -> Derivation:
-    fam = pr.family("bernoulli")
+    fam = fm.family("bernoulli")
     x = sp.Symbol("x", real=True)
     (p,) = fam.params
     steps, by_score, by_hessian, claims = fisher_information(
-        pr.density_at(fam, x), x, ex.Bernoulli(p), fam.params, fam.density_rule, fam.symbols
+        fm.density_at(fam, x),
+        x,
+        distributions.Bernoulli(p),
+        fam.params,
+        fam.density_rule,
+        fam.symbols,
     )
     return Derivation(
         title=TITLE,
@@ -26,7 +31,7 @@ def build() -> Derivation:
             "score s = ∂ℓ/∂p, ℓ = log p(x | p), and minus the expected second derivative of ℓ"
         ),
         given=(Given("x", (), ("binary",), role="data"), Given("p", (), ("unit",))),
-        objective=sp.log(pr.density_at(fam, x)),
+        objective=sp.log(fm.density_at(fam, x)),
         wrt=("p",),
         steps=tuple(steps),
         results=entries(by_score) + entries(by_hessian),

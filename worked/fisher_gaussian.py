@@ -3,21 +3,26 @@
 
 import sympy as sp
 
+import derive.distributions as distributions
+import derive.families as fm
 from derive.expectation import entries, fisher_information
 from derive.model import Derivation, Given
-from derive.rules import expectation as ex
-from derive.rules import probability as pr
 
 NAME = "fisher-gaussian"
 TITLE = "Fisher information of the Gaussian in (μ, σ²)"
 
 
 def build() -> Derivation:
-    fam = pr.family("gaussian")
+    fam = fm.family("gaussian")
     x = sp.Symbol("x", real=True)
     mu, var = fam.params
     steps, by_score, by_hessian, claims = fisher_information(
-        pr.density_at(fam, x), x, ex.Normal(mu, var), fam.params, fam.density_rule, fam.symbols
+        fm.density_at(fam, x),
+        x,
+        distributions.Normal(mu, var),
+        fam.params,
+        fam.density_rule,
+        fam.symbols,
     )
     return Derivation(
         title=TITLE,
@@ -27,7 +32,7 @@ def build() -> Derivation:
             "Hessian of ℓ; I_ab is the entry for the parameters a, b, with 1 = μ and 2 = σ²"
         ),
         given=(Given("x", (), role="data"), Given("mu", ()), Given("sigma^2", (), ("positive",))),
-        objective=sp.log(pr.density_at(fam, x)),
+        objective=sp.log(fm.density_at(fam, x)),
         wrt=("mu", "sigma^2"),
         steps=tuple(steps),
         results=entries(by_score) + entries(by_hessian),

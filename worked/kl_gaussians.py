@@ -8,10 +8,12 @@ Verified step by step, and the result against a Monte Carlo estimate of the defi
 
 import sympy as sp
 
+import derive.distributions as distributions
 from derive.model import Claim, Derivation, Given
 from derive.record import Recorder
 from derive.rules import expectation as ex
-from derive.rules import probability as pr
+from derive.rules import loglik as lg
+from derive.rules import regression as rg
 
 NAME = "kl-gaussians"
 TITLE = "KL divergence between two multivariate Gaussians"
@@ -23,7 +25,9 @@ def build() -> Derivation:
     mu0, mu1 = sp.MatrixSymbol("mu_0", d, 1), sp.MatrixSymbol("mu_1", d, 1)
     s0, s1 = sp.MatrixSymbol("Sigma_0", d, d), sp.MatrixSymbol("Sigma_1", d, d)
     p0, p1 = ex.normal_density(x, mu0, s0), ex.normal_density(x, mu1, s1)
-    definition = ex.Expectation(sp.log(p0) - sp.log(p1), x, ex.Normal(mu0, s0))
+    definition = distributions.Expectation(
+        sp.log(p0) - sp.log(p1), x, distributions.Normal(mu0, s0)
+    )
     kl = sp.Symbol("KL")
 
     r = Recorder()
@@ -35,11 +39,11 @@ def build() -> Derivation:
         "both densities",
     )
     notes = {
-        **pr.LOG_NOTES,
-        pr.LOG_MUL: "the log of each density: the log of a product is the sum of the logs",
-        pr.LOG_POWER: "log det(2πΣ)^(−1/2) = −½ log det(2πΣ)",
+        **lg.LOG_NOTES,
+        lg.LOG_MUL: "the log of each density: the log of a product is the sum of the logs",
+        lg.LOG_POWER: "log det(2πΣ)^(−1/2) = −½ log det(2πΣ)",
     }
-    e = r.rewrite_in_turn(e, pr.LOG_RULES, kl, notes)
+    e = r.rewrite_in_turn(e, lg.LOG_RULES, kl, notes)
     e = r.rewrite(
         e,
         ex.LINEARITY,
@@ -48,7 +52,7 @@ def build() -> Derivation:
     )
     e = r.rewrite(
         e,
-        ex.LOGDET_SCALE,
+        rg.LOGDET_SCALE,
         kl,
         "det(2πΣ) = (2π)ᵈ det Σ: the terms in log 2π cancel",
     )

@@ -4,9 +4,9 @@ L = −log p(y | softmax(z)) = −yᵀ log softmax(z), gives ∇_z L = softmax(z
 import sympy as sp
 
 from derive.api import gradient
+from derive.distributions import CategoricalDensity
 from derive.expr import Softmax
 from derive.model import Derivation
-from derive.rules.probability import CategoricalDensity
 
 NAME = "softmax-ce"
 TITLE = "Softmax cross-entropy: the gradient with respect to the logits"

@@ -11,8 +11,8 @@ import sympy as sp
 from derive.errors import InputError
 from derive.model import Claim, Context, Derivation, Given
 from derive.record import Recorder
-from derive.rules.algebra import SYMMETRIC, TRANSPOSE_PRODUCT
 from derive.rules.constrained import ORTHONORMAL, SVD, svd_substitute
+from derive.rules.transpose import SYMMETRIC, TRANSPOSE_PRODUCT
 
 NAME = "svd-from-eig"
 TITLE = "The singular value decomposition from the eigendecomposition of AᵀA"

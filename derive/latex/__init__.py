@@ -3,8 +3,9 @@ r"""LaTeX input: a function written as in a paper becomes an expression the engi
     parse_latex(r"\frac12\|Ax - b\|_2^2", shapes={"A": ("m", "n")})
 
 Our own tokenizer and recursive-descent parser (lexer.py, parser.py) give a syntax tree;
-build.py gives it meaning with the conventions documented in the README. No user text ever
-reaches eval, exec, sympify or parse_expr.
+build.py gives it meaning with the conventions documented in the README, on top of shapes.py
+(names, dimensions by unification, shape-checked arithmetic) and sums.py (sums over an index).
+No user text ever reaches eval, exec, sympify or parse_expr.
 """
 
 from __future__ import annotations

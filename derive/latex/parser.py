@@ -1,5 +1,7 @@
 """Parse the LaTeX input language into a small syntax tree (no meaning attached yet).
 
+One recursive-descent grammar, kept whole so that its precedence levels read top to bottom.
+
 Precedence, loosest first: sums ``+ −``; Hadamard and Kronecker products ``\\odot \\circ
 \\otimes``; products by juxtaposition, ``\\cdot``, ``\\times`` or ``*`` (order kept: matrix
 products never commute), and ``a / b`` (what precedes the slash over the next factor); unary

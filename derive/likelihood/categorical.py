@@ -12,8 +12,10 @@ from derive.likelihood.matrix import Steps, model_given, nll_from
 from derive.likelihood.symbols import hat, hat_matrix
 from derive.model import Claim, Context, Derivation
 from derive.rules import constrained as cs
+from derive.rules import optimum as opt
 from derive.rules import probability as pr
 from derive.rules import regression as rg
+from derive.rules import stationary as st
 
 if TYPE_CHECKING:  # numpy is imported only when a check runs
     import numpy as np
@@ -104,7 +106,7 @@ def categorical() -> Derivation:
         lag,
         lam,
         GradientOf(LAGRANGIAN, lam),
-        pr.DERIVATIVE,
+        opt.DERIVATIVE,
         "differentiate ℒ with respect to the multiplier: ∂ℒ/∂λ = 0 is the constraint 𝟏ᵀπ = 1",
     )
     b.claims.append(Claim("gradient", "∂ℒ/∂λ against jax.grad", g_lam, lag, ("lambda",)))
@@ -122,7 +124,7 @@ def categorical() -> Derivation:
         cleared,
         pi,
         pi,
-        rg.LINEAR_STATIONARY,
+        st.LINEAR_STATIONARY,
         "set ∂ℒ/∂π = 0 and solve for π: λπ = Y𝟏, so πₖ = nₖ/λ, proportional to the counts",
     )
     on_constraint = _scalar_out(g_lam.xreplace({pi: pi_of_lam}))
@@ -130,7 +132,7 @@ def categorical() -> Derivation:
         on_constraint,
         lam,
         hat(lam),
-        pr.JOINT,
+        opt.JOINT,
         "substitute π = (1/λ)Y𝟏 into ∂ℒ/∂λ = 0, the constraint 𝟏ᵀπ = 1: (1/λ)𝟏ᵀY𝟏 = 1, so "
         "λ̂ = 𝟏ᵀY𝟏 = ∑ₖ nₖ",
     )
@@ -146,7 +148,7 @@ def categorical() -> Derivation:
         at_lam_hat,
         pi,
         hat_matrix(pi),
-        rg.LINEAR_STATIONARY,
+        st.LINEAR_STATIONARY,
         "at λ = λ̂ = n: nπ = Y𝟏, so π̂ = (1/n)Y𝟏, π̂ₖ = nₖ/n, the fraction of the observations "
         "in class k",
     )

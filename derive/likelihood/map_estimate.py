@@ -11,8 +11,10 @@ from derive.likelihood.matrix import X_DATA, Y_DATA, Steps, W, model_given
 from derive.likelihood.mle import families
 from derive.likelihood.symbols import hat_matrix
 from derive.model import Claim, Context, Derivation
+from derive.rules import optimum as opt
 from derive.rules import probability as pr
 from derive.rules import regression as rg
+from derive.rules import stationary as st
 
 TAU2 = sp.Symbol("tau^2", positive=True)
 B_SCALE = sp.Symbol("b", positive=True)
@@ -56,7 +58,7 @@ def map_derivation(family: str, prior: str = "gaussian") -> Derivation:
     e = b.rewrite(e, (rg.LINEAR_LOGLIK,), lhs, "the log-likelihood of linear regression")
     e = b.rewrite(e, (rg.GAUSSIAN_PRIOR, rg.LAPLACE_PRIOR), lhs, f"the {prior} prior's density")
     if isinstance(e, sp.Mul) and e.args[0] == -1:
-        e = b.transform(e, pr.NLL, lhs, "distribute the minus sign", ctx=Context())
+        e = b.transform(e, opt.NLL, lhs, "distribute the minus sign", ctx=Context())
     penalty = {
         "gaussian": "(1/(2τ²))‖w‖², an L2 (ridge) penalty",
         "laplace": "(1/b)‖w‖₁, an L1 (lasso) penalty",
@@ -93,7 +95,7 @@ def map_derivation(family: str, prior: str = "gaussian") -> Derivation:
             g,
             w,
             hat_matrix(w),
-            rg.LINEAR_STATIONARY,
+            st.LINEAR_STATIONARY,
             "set the gradient to zero: (XᵀX + (σ²/τ²)I)w = Xᵀy; XᵀX + λI is positive definite "
             "for λ = σ²/τ² > 0, so it is invertible even when XᵀX is not",
         )

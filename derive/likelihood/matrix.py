@@ -7,9 +7,11 @@ from dataclasses import replace
 
 import sympy as sp
 
+import derive.distributions as distributions
 from derive.likelihood.steps import Recording
 from derive.likelihood.symbols import ELL, NLL
 from derive.model import Context, Given, Rule, Step
+from derive.rules import optimum as opt
 from derive.rules import probability as pr
 
 D = sp.Symbol("d", integer=True, positive=True)
@@ -51,14 +53,14 @@ class Steps(Recording):
     def set_aside(self, lhs, nll: sp.Expr, wrt: tuple[sp.Basic, ...], note: str) -> sp.Expr:
         names = tuple(str(v) for v in wrt)
         ctx = Context(varying=frozenset(wrt))
-        return self.transform(nll, pr.SET_ASIDE, lhs, note, "constant", names, ctx=ctx)
+        return self.transform(nll, opt.SET_ASIDE, lhs, note, "constant", names, ctx=ctx)
 
 
 def model_given(*entries: tuple[str, tuple, tuple[str, ...], str]) -> tuple[Given, ...]:
     return tuple(Given(name, shape, kinds, role) for name, shape, kinds, role in entries)
 
 
-def nll_from(b: Steps, density: pr.DensityOf, loglik_rule: Rule, note: str) -> sp.Expr:
+def nll_from(b: Steps, density: distributions.DensityOf, loglik_rule: Rule, note: str) -> sp.Expr:
     """ℓ = log p(data | θ) written out by the model's rule, then NLL = −ℓ."""
     ell = b.rewrite(
         sp.log(density, evaluate=False),
@@ -68,4 +70,4 @@ def nll_from(b: Steps, density: pr.DensityOf, loglik_rule: Rule, note: str) -> s
         "independent, so it is a sum over i = 1, …, n, written here with matrices",
     )
     neg = sp.Mul(-1, ell, evaluate=False)
-    return b.transform(neg, pr.NLL, NLL, note, ctx=Context())
+    return b.transform(neg, opt.NLL, NLL, note, ctx=Context())

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
+import derive.families as fm
 from derive.errors import InputError, UnknownNameError
 from derive.likelihood.categorical import categorical
 from derive.likelihood.mvn import mvn
@@ -31,7 +32,7 @@ MATRIX_MODELS = {
 
 def families() -> list[str]:
     """Every family `mle_derivation` knows, scalar families first."""
-    return [*pr.FAMILIES, *MATRIX_MODELS]
+    return [*fm.FAMILIES, *MATRIX_MODELS]
 
 
 #: offsets from θ̂ at which a non-smooth NLL is compared (besides every observation)
@@ -39,7 +40,7 @@ PERTURBATIONS = (1e-6, 1e-3, 0.05, 0.5, 2.0)
 
 
 def _minimiser_claim(
-    fam: pr.Family, theta: sp.Symbol, nll: sp.Expr, grad: sp.Expr, estimate: sp.Expr
+    fam: fm.Family, theta: sp.Symbol, nll: sp.Expr, grad: sp.Expr, estimate: sp.Expr
 ) -> Claim:
     """θ̂ (a median) minimises the NLL over θ, checked against numpy.median.
 
@@ -78,7 +79,7 @@ def _minimiser_claim(
     )
 
 
-def _given(fam: pr.Family) -> tuple[Given, ...]:
+def _given(fam: fm.Family) -> tuple[Given, ...]:
     data = Given("x", ("n",), fam.data, role="data")
     params = tuple(Given(t.name, (), fam.assumptions.get(t.name, ())) for t in fam.params)
     return (data, *params)
@@ -97,9 +98,9 @@ def mle_derivation(family: str, **options: object) -> Derivation:
         if options:
             raise InputError(f"mle_derivation takes no options; got {', '.join(sorted(options))}")
         return MATRIX_MODELS[family]()
-    if family not in pr.FAMILIES:
+    if family not in fm.FAMILIES:
         raise UnknownNameError("family", family, families())
-    fam = pr.family(family)
+    fam = fm.family(family)
     if options:
         raise InputError(
             f"mle_derivation takes no options for {family!r}; got {', '.join(sorted(options))}"

@@ -8,6 +8,7 @@ from derive.likelihood.matrix import X_DATA, D, Steps, model_given, nll_from
 from derive.likelihood.symbols import NLL, hat_matrix
 from derive.model import Claim, Derivation
 from derive.rules import regression as rg
+from derive.rules import stationary as st
 
 MU_V = sp.MatrixSymbol("mu", D, 1)
 SIGMA_M = sp.MatrixSymbol("Sigma", D, D)
@@ -39,7 +40,7 @@ def mvn() -> Derivation:
         g_mu,
         mu,
         hat_matrix(mu),
-        rg.LINEAR_STATIONARY,
+        st.LINEAR_STATIONARY,
         "set ∂NLL/∂μ = 0: Σ⁻¹(nμ − Xᵀ𝟏) = 0, and Σ⁻¹ is invertible, so μ̂ = (1/n)Xᵀ𝟏 = "
         "(1/n)∑xᵢ = x̄, the sample mean, whatever Σ",
     )
@@ -51,7 +52,7 @@ def mvn() -> Derivation:
         at_mu_hat,
         S,
         hat_matrix(S),
-        rg.SANDWICH_STATIONARY,
+        st.SANDWICH_STATIONARY,
         "set ∂NLL/∂Σ = 0 at μ = μ̂ and multiply by Σ on the left and on the right: "
         "Σ̂ = (1/n)(X − 𝟏x̄ᵀ)ᵀ(X − 𝟏x̄ᵀ) = (1/n)∑(xᵢ − x̄)(xᵢ − x̄)ᵀ, the sample covariance",
     )

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import sympy as sp
 
+import derive.families as fm
 from derive.errors import UnsupportedError
 from derive.expr import GradientOf, HessianOf
 from derive.likelihood.steps import Recording
 from derive.likelihood.symbols import ELL, NLL, L, hat, hat_name, squared
 from derive.model import Claim, Context
+from derive.rules import loglik as lg
+from derive.rules import optimum as opt
 from derive.rules import probability as pr
 
 
@@ -39,7 +42,7 @@ def _reindexed(value: sp.Expr, into: sp.Basic) -> sp.Expr:
 class Builder(Recording):
     """Collects the steps and claims of one family's derivation."""
 
-    def __init__(self, fam: pr.Family) -> None:
+    def __init__(self, fam: fm.Family) -> None:
         super().__init__(Context(varying=frozenset(fam.params)))
         self.fam = fam
         #: each θ̂ as solved from its own equation ∂NLL/∂θ = 0, the other θ held fixed
@@ -53,7 +56,7 @@ class Builder(Recording):
     def likelihood(self) -> sp.Expr:
         fam = self.fam
         params = ", ".join(self.show(t) for t in fam.params)
-        joint = pr.joint_density(fam)
+        joint = fm.joint_density(fam)
         prod = self.transform(
             joint,
             pr.IID,
@@ -69,19 +72,19 @@ class Builder(Recording):
         log_lik = sp.log(lik, evaluate=False)
         ell = self.transform(
             log_lik,
-            pr.LOG_PRODUCT,
+            lg.LOG_PRODUCT,
             ELL,
             "the log-likelihood is log L: log is increasing, so it has the same maximiser "
             "as L, and the log of the product is the sum of the logs",
         )
         notes = {
-            **pr.LOG_NOTES,
-            pr.LOG_MUL: "the log of each factor: the log of a product is the sum of the logs",
+            **lg.LOG_NOTES,
+            lg.LOG_MUL: "the log of each factor: the log of a product is the sum of the logs",
         }
-        ell = self.rewrite_in_turn(ell, pr.LOG_RULES, ELL, notes)
+        ell = self.rewrite_in_turn(ell, lg.LOG_RULES, ELL, notes)
         return self.rewrite(
             ell,
-            pr.SUM_LINEARITY,
+            lg.SUM_LINEARITY,
             ELL,
             "split the sum over i and take out of it what does not depend on i "
             "(a term c that does not depend on i sums to n·c)",
@@ -92,7 +95,7 @@ class Builder(Recording):
         note = "maximising the log-likelihood is minimising its negative, the NLL"
         if self.fam.nll_note:
             note += "; " + self.fam.nll_note
-        return self.transform(neg, pr.NLL, NLL, note)
+        return self.transform(neg, opt.NLL, NLL, note)
 
     def set_aside(self, nll: sp.Expr, objective: sp.Expr) -> None:
         """The NLL up to a constant in the parameters `fam.set_aside` (a view, not a step on
@@ -102,9 +105,9 @@ class Builder(Recording):
             return
         wrt = [t for t in fam.params if t.name in fam.set_aside]
         ctx = Context(varying=frozenset(wrt))
-        if pr.SET_ASIDE.apply(nll, ctx) == nll:
+        if opt.SET_ASIDE.apply(nll, ctx) == nll:
             return
-        rule = pr.SET_ASIDE_AS_MEAN if fam.as_mean else pr.SET_ASIDE
+        rule = opt.SET_ASIDE_AS_MEAN if fam.as_mean else opt.SET_ASIDE
         view = self.transform(
             nll, rule, NLL, fam.set_aside_note, "constant", fam.set_aside, ctx=ctx
         )
@@ -129,7 +132,7 @@ class Builder(Recording):
             nll,
             theta,
             lhs,
-            pr.DERIVATIVE,
+            opt.DERIVATIVE,
             f"differentiate the NLL with respect to {name}, term by term; "
             "constant factors stay outside the sums",
         )
@@ -138,7 +141,7 @@ class Builder(Recording):
         )
         return self.rewrite(
             g,
-            pr.SUM_LINEARITY,
+            lg.SUM_LINEARITY,
             lhs,
             f"split the sums so that {name} stands outside them (∑ of a constant c is n·c)",
         )
@@ -151,7 +154,7 @@ class Builder(Recording):
             name = self.show(theta)
             others = [self.show(t) for t in fam.params if t != theta]
             fixed = f" for fixed {', '.join(others)}" if others else ""
-            rule, note = fam.solvers.get(theta.name, (pr.STATIONARY, ""))
+            rule, note = fam.solvers.get(theta.name, (opt.STATIONARY, ""))
 
             def solved(sol: sp.Basic, theta=theta, name=name, fixed=fixed) -> str:
                 note = f"set ∂NLL/∂{name} = 0 and solve for {name}{fixed}"
@@ -186,7 +189,7 @@ class Builder(Recording):
                     before,
                     theta,
                     hat(theta),
-                    pr.JOINT,
+                    opt.JOINT,
                     f"the estimates make every derivative vanish together: at {at}, "
                     + fam.estimators.get(theta.name, ""),
                 )
@@ -209,7 +212,7 @@ class Builder(Recording):
                     grads[a],
                     b,
                     lhs,
-                    pr.SECOND_ORDER,
+                    opt.SECOND_ORDER,
                     f"{what}: differentiate ∂NLL/∂{self.show(a)} with respect to {self.show(b)}"
                     " (for the second-order check)",
                 )

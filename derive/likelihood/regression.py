@@ -9,8 +9,10 @@ from derive.expr import GradientOf, HessianOf
 from derive.likelihood.matrix import X_DATA, Y_DATA, D, Steps, W, model_given, nll_from
 from derive.likelihood.symbols import NLL, hat, hat_matrix
 from derive.model import Claim, Derivation
+from derive.rules import optimum as opt
 from derive.rules import probability as pr
 from derive.rules import regression as rg
+from derive.rules import stationary as st
 
 
 def linear_regression() -> Derivation:
@@ -39,7 +41,7 @@ def linear_regression() -> Derivation:
         g,
         w,
         hat_matrix(w),
-        rg.LINEAR_STATIONARY,
+        st.LINEAR_STATIONARY,
         "set ∂NLL/∂w = 0: the gradient (1/σ²)(XᵀXw − Xᵀy) vanishes where XᵀXw = Xᵀy, the "
         "normal equations; XᵀX is invertible when X has full column rank (σ² cancels)",
     )
@@ -48,7 +50,7 @@ def linear_regression() -> Derivation:
         nll,
         s2,
         lhs_s2,
-        pr.DERIVATIVE,
+        opt.DERIVATIVE,
         "differentiate the NLL with respect to σ² (‖y − Xw‖² does not depend on σ²)",
     )
     b.claims.append(Claim("gradient", "∂NLL/∂σ² against jax.grad", g_s2, -objective, ("sigma^2",)))
@@ -57,7 +59,7 @@ def linear_regression() -> Derivation:
         at_w_hat,
         s2,
         hat(s2),
-        pr.JOINT,
+        opt.JOINT,
         "set ∂NLL/∂σ² = 0 at w = ŵ and solve for σ²: σ̂² = (1/n)‖y − Xŵ‖², the mean "
         "squared residual",
     )
@@ -67,7 +69,7 @@ def linear_regression() -> Derivation:
         g_s2,
         s2,
         HessianOf(NLL, s2),
-        pr.SECOND_ORDER,
+        opt.SECOND_ORDER,
         "∂²NLL/∂(σ²)²: differentiate ∂NLL/∂σ² with respect to σ² (for the second-order check)",
     )
     b.claims.append(Claim("gradient", "∂²NLL/∂(σ²)² against jax.grad", h_s2, g_s2, ("sigma^2",)))

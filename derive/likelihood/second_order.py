@@ -8,12 +8,13 @@ import re
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+import derive.families as fm
 from derive.likelihood.symbols import hat, hat_name, squared
-from derive.rules import probability as pr
+from derive.rules import optimum as opt
 
 
 def hessian_at_estimates(
-    fam: pr.Family, hess: dict, partial: dict[sp.Symbol, sp.Expr]
+    fam: fm.Family, hess: dict, partial: dict[sp.Symbol, sp.Expr]
 ) -> sp.Matrix:
     """The Hessian of the NLL at the estimates, written with the estimator symbols θ̂.
 
@@ -25,7 +26,7 @@ def hessian_at_estimates(
     held: dict[sp.Sum, sp.Dummy] = {}
 
     def hold(e: sp.Expr) -> sp.Expr:
-        out, back = pr.hold_sums(e.xreplace(to_hat))
+        out, back = opt.hold_sums(e.xreplace(to_hat))
         return out.xreplace({d: held.setdefault(s, d) for d, s in back.items()})
 
     through: dict[sp.Dummy, sp.Expr] = {}
@@ -50,7 +51,7 @@ def hessian_at_estimates(
     return out
 
 
-def _positive_definite(fam: pr.Family, h: sp.Matrix) -> bool:
+def _positive_definite(fam: fm.Family, h: sp.Matrix) -> bool:
     """Whether h is positive definite for every admissible value of the estimates
     (Sylvester's criterion, decided by SymPy's assumptions; False if undecided)."""
     q = {}
@@ -72,7 +73,7 @@ _NORMAL = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 class _UnicodePrinter(StrPrinter):
     """One-line Unicode for remarks: μ̂, σ̂⁴ for (σ̂²)², 2σ̂² for 2·σ̂²."""
 
-    def __init__(self, fam: pr.Family) -> None:
+    def __init__(self, fam: fm.Family) -> None:
         super().__init__()
         self.fam = fam
 
@@ -113,7 +114,7 @@ def _readable(v: sp.Expr) -> sp.Expr:
     return num / sp.Mul(*factors)
 
 
-def second_order_remark(fam: pr.Family, h: sp.Matrix) -> str:
+def second_order_remark(fam: fm.Family, h: sp.Matrix) -> str:
     """The Hessian of the NLL at the estimates, in words, and whether it is a minimum."""
     uni = _UnicodePrinter(fam).doprint
     shown = ", ".join(fam.show(t.name) for t in fam.smooth)

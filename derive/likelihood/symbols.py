@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+import derive.families as fm
 from derive.rules import probability as pr
 
 L = sp.Symbol("L")
@@ -20,7 +21,7 @@ def hat(theta: sp.Symbol) -> sp.Symbol:
     return sp.Symbol(f"{theta.name}_hat")
 
 
-def hat_name(fam: pr.Family, theta: sp.Symbol) -> str:
+def hat_name(fam: fm.Family, theta: sp.Symbol) -> str:
     """μ̂, σ̂², λ̂: the Unicode name of an estimate."""
     shown = fam.show(theta.name)
     return shown[0] + "\u0302" + shown[1:]
