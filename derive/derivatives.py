@@ -78,9 +78,18 @@ def _sum(terms: list[sp.Basic]) -> sp.Basic:
 
 
 def read_off_gradient(
-    rec: Recorder, df: sp.Basic, x: sp.Basic, ctx: Context, lhs_f: sp.Basic
+    rec: Recorder,
+    df: sp.Basic,
+    x: sp.Basic,
+    ctx: Context,
+    lhs_f: sp.Basic,
+    at_point: bool = True,
 ) -> sp.Basic:
-    """From df linear in dX to ∂f/∂X in textbook form, each move recorded in `rec`."""
+    """From df linear in dX to ∂f/∂X in textbook form, each move recorded in `rec`.
+
+    With at_point=True the textbook form may use every assumption (the gradient is a value
+    at a point of the assumed sets); a gradient to be differentiated again (the Hessian's)
+    keeps the constraints of the varying symbols out (`Context.constrains`)."""
     dlhs = ScalarDifferential(lhs_f)
     df = rec.rewrite(df, identify.READ_OFF_RULES, dlhs, ctx=ctx)
     terms = list(sp.Add.make_args(df))
@@ -113,10 +122,12 @@ def read_off_gradient(
         relation="gradient",
         note="Cookbook layout: the gradient has the shape of " + str(x),
     )
-    return rec.rewrite(g, TEXTBOOK_RULES, grad_lhs, ctx=ctx)
+    return rec.rewrite(g, TEXTBOOK_RULES, grad_lhs, ctx=ctx.at_a_point() if at_point else ctx)
 
 
-def gradient_derivation(p: Problem, structure: str | None = None) -> Derivation:
+def gradient_derivation(
+    p: Problem, structure: str | None = None, *, at_point: bool = True
+) -> Derivation:
     """∂f/∂X by differentials: unstructured (every entry of X independent, what autodiff
     computes) by default; with structure="symmetric", the derivative with respect to the free
     entries X_ij, i ≤ j, of a symmetric X (Cookbook (138))."""
@@ -126,7 +137,7 @@ def gradient_derivation(p: Problem, structure: str | None = None) -> Derivation:
         # (Aᵀ(AAᵀ)⁻¹)ᵀAᵀ(AAᵀ)⁻¹ = (AAᵀ)⁻¹ before differentiating, not after
         f1 = rec.rewrite(f1, textbook.SIMPLIFY_PRODUCTS, F)
     df = rec.differentiate(f1, ScalarDifferential(F))
-    g = read_off_gradient(rec, df, p.wrt, p.ctx, F)
+    g = read_off_gradient(rec, df, p.wrt, p.ctx, F, at_point)
     name = str(p.wrt)
     if structure is None:
         return Derivation(
@@ -162,7 +173,7 @@ def gradient_derivation(p: Problem, structure: str | None = None) -> Derivation:
         relation="symmetric-gradient",
         wrt=(name,),
     )
-    s2 = rec.rewrite(tidy(s, p.ctx), TEXTBOOK_RULES, lhs)
+    s2 = rec.rewrite(tidy(s, p.ctx), TEXTBOOK_RULES, lhs, ctx=p.ctx.at_a_point())
     return Derivation(
         title=f"Gradient with respect to the symmetric matrix {name}",
         goal=(
@@ -211,7 +222,7 @@ def _jacobian_steps(
     if form != dy:
         rec.cite(identify.REARRANGE_JACOBIAN, ScalarDifferential(lhs_y), dy, form)
     rec.cite(ident, result_lhs, form, j, relation="jacobian")
-    return rec.rewrite(j, TEXTBOOK_RULES, result_lhs, ctx=ctx)
+    return rec.rewrite(j, TEXTBOOK_RULES, result_lhs, ctx=ctx.at_a_point())
 
 
 def _column_variable(p: Problem, what: str, scalar_ok: bool = False) -> sp.Basic:
@@ -230,7 +241,7 @@ def hessian_derivation(p: Problem) -> Derivation:
     """∂²f/∂x∂xᵀ for a column vector x, as the Jacobian of the gradient; ∂²f/∂θ² for a
     scalar θ, as the derivative of the derivative (Cookbook (48) for det Y(θ))."""
     x = _column_variable(p, "Hessian", scalar_ok=True)
-    grad = gradient_derivation(p)
+    grad = gradient_derivation(p, at_point=False)  # differentiated again: no constraint used
     g = grad.result
     rec = Recorder(p.ctx, steps=grad.steps)
     if is_matrix(x):

@@ -6,7 +6,7 @@ This module sits under the rulebook and the engine and imports nothing of theirs
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
 import sympy as sp
@@ -277,10 +277,19 @@ class Derivation:
 
 @dataclass(frozen=True)
 class Context:
-    """What the engine knows while applying rules: which symbols vary, what is assumed."""
+    """What the engine knows while applying rules: which symbols vary, what is assumed.
+
+    An assumption that confines a symbol to a set (prob, onehot, symmetric) may rewrite a
+    function only where the symbol is held fixed: rewriting 1ᵀy as 1 in f before
+    differentiating with respect to y changes f off the set, and so its gradient. Once the
+    derivative is taken (`at_point`), the expression is its value at a point of the set, and
+    every assumption may be used.
+    """
 
     varying: frozenset = frozenset()
     assume: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: True for a derivative already taken: an expression valued at a point of the set
+    at_point: bool = False
     #: memo of `derive.simplify.tidy` under this context (expressions are immutable)
     tidied: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
@@ -288,28 +297,37 @@ class Context:
         """Whether e depends on a varying symbol (so d(e) may be nonzero)."""
         return any(e.has(v) for v in self.varying)
 
+    def at_a_point(self) -> Context:
+        """This context for a derivative already taken (see `at_point`)."""
+        return replace(self, at_point=True)
+
+    def constrains(self, e: sp.Basic) -> bool:
+        """Whether the assumptions confining e to a set may rewrite it here: e is held fixed,
+        or the expression is a derivative's value at a point of the set."""
+        return self.at_point or not self.depends(e)
+
     def has(self, name: str, *kinds: str) -> bool:
         """Whether symbol `name` carries one of the assumption `kinds`."""
         return bool(self.assume.get(name, frozenset()) & set(kinds))
 
-    def symmetric(self, e: sp.Basic) -> bool:
-        """Whether e is symmetric: declared so, or by structure (I, diag(v), XᵀX, XᵀSX,
-        S⁻¹, Sᵀ, sums and scalar multiples of symmetric matrices)."""
+    def symmetric(self, e: sp.Basic, assumed: bool = True) -> bool:
+        """Whether e is symmetric: declared so (unless assumed=False), or by structure (I,
+        diag(v), XᵀX, XᵀSX, S⁻¹, Sᵀ, sums and scalar multiples of symmetric matrices)."""
         if isinstance(e, sp.MatrixSymbol):
-            return self.has(e.name, "symmetric", "spd")
+            return assumed and self.has(e.name, "symmetric", "spd")
         if not getattr(e, "is_Matrix", False) or e.shape[0] != e.shape[1]:
             return False
         if isinstance(e, (sp.Identity, sp.ZeroMatrix, sp.OneMatrix, DiagMatrix)):
             return True
         if isinstance(e, (sp.Inverse, sp.Transpose, PseudoInverse)):
-            return self.symmetric(e.arg)
+            return self.symmetric(e.arg, assumed)
         if isinstance(e, sp.MatAdd):
-            return all(self.symmetric(t) for t in e.args)
+            return all(self.symmetric(t, assumed) for t in e.args)
         if isinstance(e, sp.MatMul):
             mats = [a for a in e.args if getattr(a, "is_Matrix", False)]
             half, odd = divmod(len(mats), 2)
             palindrome = all(_transposed(mats[i]) == mats[-1 - i] for i in range(half))
-            return palindrome and (not odd or self.symmetric(mats[half]))
+            return palindrome and (not odd or self.symmetric(mats[half], assumed))
         return False
 
 

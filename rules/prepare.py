@@ -233,7 +233,7 @@ def _prob_sum(node: sp.Basic, ctx: Context) -> sp.Basic | None:
             and b.shape[1] == 1
         ):
             y = a.arg
-        if y is not None and ctx.has(y.name, "prob", "onehot"):
+        if y is not None and ctx.has(y.name, "prob", "onehot") and ctx.constrains(y):
             rest = args[:i] + args[i + 2 :]
             mats = [r for r in rest if is_matrix(r)]
             if not mats:

@@ -108,13 +108,14 @@ TRANSPOSE_SUM = register(
 
 
 def _symmetric(node: sp.Basic, ctx: Context) -> sp.Basic | None:
-    if isinstance(node, sp.Transpose) and ctx.symmetric(node.arg):
-        return node.arg
-    if (
-        isinstance(node, sp.Transpose)
-        and isinstance(node.arg, sp.Inverse)
-        and ctx.symmetric(node.arg.arg)
-    ):
+    """Sᵀ = S and (S⁻¹)ᵀ = S⁻¹ for S symmetric by structure (XᵀX), or by assumption where S is
+    held fixed or the expression is a derivative's value (`Context.constrains`)."""
+    if not isinstance(node, sp.Transpose):
+        return None
+    s = node.arg.arg if isinstance(node.arg, sp.Inverse) else node.arg
+    if not ctx.symmetric(s):
+        return None
+    if ctx.constrains(s) or ctx.symmetric(s, assumed=False):
         return node.arg
     return None
 
