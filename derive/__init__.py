@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from derive.errors import (
     DeriveError,
+    DomainError,
     InputError,
     ShapeError,
     UnknownNameError,
@@ -43,6 +44,7 @@ _API = {
 
 __all__ = [
     "DeriveError",
+    "DomainError",
     "InputError",
     "ShapeError",
     "UnknownNameError",

@@ -11,6 +11,10 @@ class InputError(DeriveError, ValueError):
     """The input is malformed: an unknown name, a bad option, unparsable text."""
 
 
+class DomainError(InputError):
+    """The function is not real-valued at any point tried: there is nothing to differentiate."""
+
+
 class ShapeError(InputError):
     """Shapes do not conform (the message names both sides and their shapes)."""
 

@@ -19,7 +19,7 @@ from derive.check.claims import claim_item
 from derive.check.measure import MC_TOLERANCE, TOLERANCE, has_differential, value_of
 from derive.check.relations import STANDARD_ERRORS, Item, broken, step_item
 from derive.check.trial import Trial
-from derive.errors import DeriveError, UnsupportedError
+from derive.errors import DeriveError, DomainError, UnsupportedError
 from derive.evaluate import import_jax, names_used
 from derive.model import CheckReport, Derivation, Given, ItemCheck
 
@@ -68,6 +68,11 @@ def _in_domain(objective: sp.Basic | None, tr: Trial) -> bool:
     return True
 
 
+#: fresh draws tried per trial, each with the sizes in both orders, for a point where the
+#: function is defined (√θ needs θ > 0: half the draws of θ; log det XᵀX needs X tall)
+DOMAIN_ATTEMPTS = 32
+
+
 def _draw_in_domain(
     given: tuple[Given, ...],
     seed: int,
@@ -75,20 +80,29 @@ def _draw_in_domain(
     definitions: tuple,
     objective: sp.Basic | None,
 ) -> Trial:
-    """Trial t's draw; if the function is not finite there (X drawn wide where XᵀX must be
-    invertible), the draw with the sizes assigned in the other order. Failing both, the first
-    draw, so that its items fail with the reason."""
-    try:
-        first = Trial.draw(given, seed, t, definitions)
-    except DeriveError:  # a full-rank matrix assumed tall and drawn wide, say
-        return Trial.draw(given, seed, t, definitions, reverse=True)
-    if _in_domain(objective, first):
-        return first
-    try:
-        other = Trial.draw(given, seed, t, definitions, reverse=True)
-    except DeriveError:
-        return first
-    return other if _in_domain(objective, other) else first
+    """Trial t's draw if the function is defined there; else the first of further draws that
+    is (the sizes assigned in the other order first: X drawn wide where XᵀX must be
+    invertible). Raises `InputError` when the function is real-valued at none of them: a
+    derivative of a function defined nowhere it was tried is not shown, let alone verified."""
+    error: DeriveError | None = None
+    tried = 0
+    for attempt in range(DOMAIN_ATTEMPTS):
+        for reverse in (False, True):
+            try:
+                tr = Trial.draw(given, seed, t, definitions, reverse, attempt)
+            except DeriveError as exc:  # a full-rank matrix assumed tall and drawn wide, say
+                error = error or exc
+                continue
+            tried += 1
+            if _in_domain(objective, tr):
+                return tr
+    if not tried and error is not None:
+        raise error
+    raise DomainError(
+        f"f is not real-valued at any point tried ({tried} random draws at seed {seed}, "
+        f"trial {t}); its domain may be empty, or the inputs may need an assumption that puts "
+        "them in it (--assume NAME=positive)"
+    )
 
 
 def run_items(
@@ -105,6 +119,8 @@ def run_items(
     for t in range(trials):
         try:
             tr = _draw_in_domain(given, seed, t, definitions, objective)
+        except DomainError:
+            raise  # nothing to check: the caller refuses the function
         except DeriveError as exc:
             message = f"could not draw random inputs at seed {seed} trial {t}: {exc}"
             return [math.inf] * len(items), [f or message for f in failures], message

@@ -38,11 +38,13 @@ class Trial:
         index: int,
         definitions: tuple[tuple[sp.Basic, sp.Basic], ...] = (),
         reverse: bool = False,
+        attempt: int = 0,
     ) -> Trial:
         """A random draw of `given`; each defined symbol is then computed from its definition.
-        `reverse` assigns the sizes in the other order of the dimension names (tall ↔ wide)."""
+        `reverse` assigns the sizes in the other order of the dimension names (tall ↔ wide);
+        `attempt` > 0 draws afresh for the same trial (looking for a point of the domain)."""
         dims = choose_dims(given, index, reverse)
-        rng = np.random.default_rng([seed, index])
+        rng = np.random.default_rng([seed, index] if not attempt else [seed, index, attempt])
         values = _columns(given, draw(given, rng, dims))
         for g in given:
             direction = rng.standard_normal(values[g.name].shape)
