@@ -8,6 +8,7 @@ test when it exists.
 """
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -724,3 +725,17 @@ def test_categorical_refuses_options_and_clear_denominators_refuses_other_forms(
     K = sp.Symbol("K", integer=True, positive=True)
     pi, a = sp.MatrixSymbol("pi", K, 1), sp.MatrixSymbol("a", K, 1)
     assert rg.CLEAR_DENOMINATORS.apply(sp.HadamardProduct(pi, a), Context()) is None
+
+
+def test_the_stated_cross_derivative_is_checked_and_its_sign_matters():
+    """The remark's ∂²NLL/∂w∂σ² = Xᵀ(y − Xŵ)/σ̂⁴ is a claim; with the sign flipped (as it was
+    once printed) the check fails."""
+    d = mle_derivation("linear-regression")
+    (cross,) = [c for c in d.claims if c.label.startswith("∂²NLL/∂w∂σ²")]
+    assert "∂²NLL/∂w∂σ² = Xᵀ(y − Xŵ)/σ̂⁴" in d.remarks[0]
+    wrong = replace(d, claims=(replace(cross, expr=-cross.expr),))
+    right = replace(d, claims=(cross,))
+    from derive.check import check_derivation
+
+    assert check_derivation(right, trials=2).passed
+    assert not check_derivation(wrong, trials=2).passed

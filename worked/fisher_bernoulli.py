@@ -40,6 +40,8 @@ def build() -> Derivation:
             "the two forms agree, as the information equality says they must "
             "(Casella & Berger, Statistical Inference, 2nd ed., Lemma 7.3.11)",
             "expectations over x ∼ Bern(p) are checked exactly, by enumerating x ∈ {0, 1}",
-            "1/I(p) = p(1 − p)/n for n observations is the Cramér–Rao bound, attained by p̂ = x̄",
+            "I(p) is the information of one observation; n observations carry nI(p), so the "
+            "Cramér–Rao bound on the variance of an unbiased estimate of p is 1/(nI(p)) = "
+            "p(1 − p)/n, attained by p̂ = x̄",
         ),
     )

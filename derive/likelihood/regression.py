@@ -73,6 +73,12 @@ def linear_regression() -> Derivation:
         "∂²NLL/∂(σ²)²: differentiate ∂NLL/∂σ² with respect to σ² (for the second-order check)",
     )
     b.claims.append(Claim("gradient", "∂²NLL/∂(σ²)² against jax.grad", h_s2, g_s2, ("sigma^2",)))
+    # The cross derivative the remark states, ∂²NLL/∂w∂σ² = Xᵀ(y − Xw)/σ⁴, checked as the
+    # gradient in w of ∂NLL/∂σ² (mixed partials agree), at every w, not only at ŵ.
+    cross = sp.MatMul(1 / s2**2, sp.Transpose(X), st.residual(y, X, w))
+    b.claims.append(
+        Claim("gradient", "∂²NLL/∂w∂σ² = Xᵀ(y − Xw)/σ⁴ against jax.grad", cross, g_s2, ("w",))
+    )
     b.claims.append(
         Claim(
             "stationary",
@@ -103,7 +109,7 @@ def linear_regression() -> Derivation:
         name="linear-regression-mle",
         remarks=(
             "second-order check: ∂²NLL/∂w∂wᵀ = XᵀX/σ² is positive definite when X has full "
-            "column rank; at (ŵ, σ̂²) the cross derivative ∂²NLL/∂w∂σ² = −Xᵀ(y − Xŵ)/σ̂⁴ "
+            "column rank; at (ŵ, σ̂²) the cross derivative ∂²NLL/∂w∂σ² = Xᵀ(y − Xŵ)/σ̂⁴ "
             "vanishes by the normal equations and ∂²NLL/∂(σ²)² = n/(2σ̂⁴) > 0, so the "
             "Hessian is positive definite: a maximum of the likelihood",
             "ŵ = (XᵀX)⁻¹Xᵀy, the ordinary least-squares solution; σ̂² = (1/n)‖y − Xŵ‖², "
