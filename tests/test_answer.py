@@ -270,3 +270,14 @@ def test_cli_bad_input_exits_2_with_one_line(cli, case):
     assert out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("derive: error:"), out.stderr
+
+
+def test_a_claim_right_only_at_the_drawn_sizes_is_rejected():
+    """2x + (n − 3)(n − 4)x equals 2x at n = 3 and n = 4 only: the draws cover other sizes."""
+    from derive.model import Given
+    from derive.sampling import choose_dims
+
+    sizes = {choose_dims((Given("x", ("n",)),), t)["n"] for t in range(5)}
+    assert len(sizes) >= 3 and max(sizes) >= 7
+    report = check_answer("2x + (n-3)(n-4)x", r"\sum_{i=1}^n x_i^2", "x")
+    assert not report.correct and report.counterexample is not None
