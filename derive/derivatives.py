@@ -237,11 +237,14 @@ def _column_variable(p: Problem, what: str, scalar_ok: bool = False) -> sp.Basic
     return x
 
 
-def hessian_derivation(p: Problem) -> Derivation:
+def hessian_derivation(p: Problem, grad: Derivation | None = None) -> Derivation:
     """∂²f/∂x∂xᵀ for a column vector x, as the Jacobian of the gradient; ∂²f/∂θ² for a
-    scalar θ, as the derivative of the derivative (Cookbook (48) for det Y(θ))."""
+    scalar θ, as the derivative of the derivative (Cookbook (48) for det Y(θ)).
+
+    `grad` is ``gradient_derivation(p, at_point=False)`` when the caller has it already: the
+    gradient differentiated again, which uses no constraint of the varying symbol."""
     x = _column_variable(p, "Hessian", scalar_ok=True)
-    grad = gradient_derivation(p, at_point=False)  # differentiated again: no constraint used
+    grad = grad or gradient_derivation(p, at_point=False)
     g = grad.result
     rec = Recorder(p.ctx, steps=grad.steps)
     if is_matrix(x):

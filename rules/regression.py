@@ -403,7 +403,11 @@ def _bayes_examples() -> list[RuleExample]:
     m, xs = sp.Symbol("m", real=True), sp.Symbol("u", real=True)
     post = sp.log(pr.gaussian_density(m, xs / 2, sp.S.Half))
     joint = sp.log(pr.gaussian_density(xs, m, 1)) + sp.log(pr.gaussian_density(m, 0, 1))
-    return [RuleExample(post, joint, wrt=("m",), relation="constant")]
+    return [
+        RuleExample(post, joint, wrt=("m",), relation="constant"),
+        # −log p(μ | x) = −(log p(x | μ) + log p(μ)) up to a constant: the sign kept
+        RuleExample(-post, -joint, wrt=("m",), relation="constant"),
+    ]
 
 
 BAYES = register(

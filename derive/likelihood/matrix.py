@@ -46,11 +46,11 @@ class Steps(Recording):
         g_steps = [own(s) for s in grad.steps]
         if not hessian:
             return grad.result, None, g_steps, []
-        hess = hessian_derivation(p)
         # the Hessian's own steps follow the gradient it differentiates, which keeps the
         # constraints of the varying symbol out (so it may differ from `grad` in its last steps)
-        before = len(gradient_derivation(p, at_point=False).steps)
-        h_steps = [own(s) for s in hess.steps[before:]]
+        unconstrained = gradient_derivation(p, at_point=False)
+        hess = hessian_derivation(p, unconstrained)
+        h_steps = [own(s) for s in hess.steps[len(unconstrained.steps) :]]
         return grad.result, hess.results[0][1], g_steps, h_steps
 
     def set_aside(self, lhs, nll: sp.Expr, wrt: tuple[sp.Basic, ...], note: str) -> sp.Expr:
