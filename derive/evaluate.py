@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import operator
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
@@ -38,8 +37,10 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalMatrix, Diag
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from derive.arguments import check_argument_names, check_argument_sizes, names_used
 from derive.errors import InputError, ShapeError, UnsupportedError
 from derive.expr import (
+    CommutationMatrix,
     ExtremeEigenvalue,
     ExtremeEigenvector,
     FrechetDerivative,
@@ -47,58 +48,32 @@ from derive.expr import (
     MatDifferential,
     MatrixFunction,
     MatScalar,
+    NuclearNorm,
+    PolarFactor,
     PseudoInverse,
     ScalarDifferential,
     Softmax,
+    Vec,
+    relu,
     sigmoid,
     softplus,
+    step,
 )
+from derive.jax_runtime import DEFER_JAX, Deferred, import_jax
+from derive.latex.index_form import Assemble, Entry, MatrixIndexSum, Row
 from derive.model import Given
 
 Array = Any  # a numpy.ndarray or a jax.Array (possibly a tracer)
 
 
-def import_jax() -> ModuleType:
-    """The `jax` module, configured for float64 (the precision every check assumes) on the CPU."""
-    fresh = "jax" not in sys.modules
-    import jax
-
-    if fresh:  # the platform can only be chosen before JAX initialises its backends
-        jax.config.update("jax_platforms", "cpu")
-        _persistent_cache(jax)
-    if not jax.config.jax_enable_x64:
-        jax.config.update("jax_enable_x64", True)
-    return jax
-
-
-def _persistent_cache(jax: ModuleType) -> None:
-    """Keep JAX's compiled primitives on disk between runs.
-
-    A check evaluates op by op, and JAX compiles each primitive once per shape (about 50 ms
-    each, some 60 per derivation): measured, `derive show softmax-ce` spent 7 of its 10 s
-    compiling. With the cache a second run skips that. DERIVE_JAX_CACHE="" turns it off.
-    """
-    import os
-
-    path = os.environ.get("DERIVE_JAX_CACHE")
-    if path is None:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        path = os.path.join(base, "derive", "jax")
-    if not path:
-        return
-    try:
-        os.makedirs(path, exist_ok=True)
-        jax.config.update("jax_compilation_cache_dir", path)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    except (OSError, AttributeError):  # read-only home or an older JAX: just slower
-        return
+#: computes d(e) for the NumPy backend: (the node d(e), values, dims, varying, bound) → array
+Tangents = Callable[[sp.Basic, Mapping[str, Array], Mapping[str, int], tuple, Mapping], Array]
 
 
 class _Env:
     """What evaluation sees: the array backend, symbol values, sizes, bound indices."""
 
-    __slots__ = ("xp", "backend", "stop_gradient", "values", "dims", "bound", "varying")
+    __slots__ = ("xp", "backend", "stop_gradient", "values", "dims", "bound", "varying", "tangents")
 
     def __init__(
         self,
@@ -107,12 +82,16 @@ class _Env:
         dims: Mapping[str, int],
         varying: tuple[str, ...],
         bound: Mapping[sp.Basic, Any] | None = None,
+        tangents: Tangents | None = None,
     ) -> None:
         self.backend = backend
+        self.tangents = tangents
         if backend == "numpy":
             self.xp = np
             self.stop_gradient = _identity
         elif backend == "jax":
+            if DEFER_JAX.get():
+                raise Deferred("a JAX evaluation, deferred")
             jax = import_jax()
             self.xp = jax.numpy
             self.stop_gradient = jax.lax.stop_gradient
@@ -145,13 +124,26 @@ def _identity(x: Array) -> Array:
     return x
 
 
+def _static(e: sp.Basic, env: _Env) -> np.ndarray:
+    """e with NumPy: a bound or an index must be a concrete number, also while JAX traces
+    (where one computed from a traced value raises a TypeError: it cannot be known)."""
+    if env.backend != "numpy":
+        env = env._copy()
+        env.backend, env.xp, env.stop_gradient = "numpy", np, _identity
+    return np.asarray(_ev(e, env))
+
+
 def _size(e: sp.Basic, env: _Env) -> int:
     """The integer value of a dimension expression (n, 3, 2*n, ...)."""
     if e.is_Integer:
         return int(e)
+    if e.is_Symbol:  # the usual case, without SymPy's substitution
+        if e.name not in env.dims:
+            raise InputError(f"no size given for the dimension {e.name}")
+        return int(env.dims[e.name])
     sub = {}
     for s in e.free_symbols:
-        name = getattr(s, "name", str(s))
+        name = s.name if hasattr(s, "name") else str(s)
         if name not in env.dims:
             raise InputError(f"no size given for the dimension {name}")
         sub[s] = sp.Integer(env.dims[name])
@@ -188,6 +180,12 @@ def _ev(node: sp.Basic, env: _Env) -> Array:
     if callable(as_definition):
         return _ev(as_definition(), env)
     raise UnsupportedError(f"numeric evaluation of {type(node).__name__}")
+
+
+def evaluator_of(cls: type) -> Callable | None:
+    """The function that evaluates nodes of type `cls`, None if none is registered for it."""
+    impl = _ev.dispatch(cls)
+    return None if impl is _ev.registry[object] else impl
 
 
 @_ev.register
@@ -321,6 +319,16 @@ def _(node: sigmoid, env: _Env) -> Array:
 
 
 @_ev.register
+def _(node: relu, env: _Env) -> Array:
+    return env.xp.maximum(_ev(node.args[0], env), 0.0)
+
+
+@_ev.register
+def _(node: step, env: _Env) -> Array:
+    return env.xp.where(_ev(node.args[0], env) > 0, 1.0, 0.0)
+
+
+@_ev.register
 def _(node: softplus, env: _Env) -> Array:
     return env.xp.logaddexp(0.0, _ev(node.args[0], env))
 
@@ -406,6 +414,24 @@ def _(node: HadamardPower, env: _Env) -> Array:
 @_ev.register
 def _(node: sp.KroneckerProduct, env: _Env) -> Array:
     return functools.reduce(env.xp.kron, (_ev(a, env) for a in node.args))
+
+
+@_ev.register
+def _(node: Vec, env: _Env) -> Array:
+    # vec stacks columns: the transpose read row by row is A read column by column
+    return env.xp.reshape(_ev(node.arg, env).T, (-1, 1))
+
+
+def commutation_permutation(m: int, n: int) -> np.ndarray:
+    """The permutation p with (K_mn v)[r] = v[p[r]]: K_mn vec(A) = vec(Aᵀ) for A m × n, and
+    vec(Aᵀ)[j + n·i] = A_ij = vec(A)[i + m·j]."""
+    return np.arange(m * n).reshape((m, n), order="F").ravel()
+
+
+@_ev.register
+def _(node: CommutationMatrix, env: _Env) -> Array:
+    m, n = _size(node.m, env), _size(node.n, env)
+    return env.xp.eye(m * n)[commutation_permutation(m, n)]
 
 
 @_ev.register
@@ -508,6 +534,17 @@ def _(node: ExtremeEigenvector, env: _Env) -> Array:
 
 
 @_ev.register
+def _(node: NuclearNorm, env: _Env) -> Array:
+    return env.xp.sum(env.xp.linalg.svd(_ev(node.arg, env), compute_uv=False))
+
+
+@_ev.register
+def _(node: PolarFactor, env: _Env) -> Array:
+    u, _, vh = env.xp.linalg.svd(_ev(node.arg, env), full_matrices=False)
+    return u @ vh
+
+
+@_ev.register
 def _(node: PseudoInverse, env: _Env) -> Array:
     return env.xp.linalg.pinv(_ev(node.arg, env))
 
@@ -589,7 +626,7 @@ def _index(e: sp.Basic, env: _Env) -> Any:
         return int(e)
     if e in env.bound:
         return env.bound[e]
-    return np.rint(np.asarray(_ev(e, env))).astype(int)
+    return np.rint(_static(e, env)).astype(int)
 
 
 @_ev.register
@@ -609,8 +646,19 @@ def _(node: sp.Indexed, env: _Env) -> Array:
                 f"{node}: position {int(np.min(i)) if np.min(i) < 1 else int(np.max(i))} is "
                 f"outside 1..{length} (Indexed positions are 1-based)"
             )
+    if env.backend == "jax" and len(idx) == 1 and _consecutive(idx[0]):
+        # x[i] for i = a..b all at once: a slice, which JAX traces, lowers and differentiates
+        # far more cheaply than the gather an index array makes (the same entries).
+        return data[int(idx[0][0]) - 1 : int(idx[0][-1])]
     # Positions as arrays, not Python ints: JAX would compile one program per constant index.
     return data[tuple(env.xp.asarray(np.asarray(i) - 1) for i in idx)]
+
+
+def _consecutive(i: Any) -> bool:
+    """Whether `i` is a 1-D integer array of consecutive ascending positions."""
+    return (
+        isinstance(i, np.ndarray) and i.ndim == 1 and i.size > 1 and bool(np.all(np.diff(i) == 1))
+    )
 
 
 def _has_nested_structure(body: sp.Basic) -> bool:
@@ -627,7 +675,7 @@ def _reduce(node: sp.Basic, env: _Env, combine: Callable, reduce_axis: Callable)
     def run(body: sp.Basic, limits: tuple, env: _Env) -> Array:
         var, lo, hi = limits[-1]
         inner = limits[:-1]
-        a, b = int(np.asarray(_ev(lo, env))), int(np.asarray(_ev(hi, env)))
+        a, b = int(_static(lo, env)), int(_static(hi, env))
         if b < a - 1:
             raise UnsupportedError(
                 f"numeric evaluation of {type(node).__name__}", "upper bound below lower bound"
@@ -660,12 +708,66 @@ def _(node: sp.Product, env: _Env) -> Array:
     return _reduce(node, env, _first(operator.mul), lambda a: env.xp.prod(a, axis=0))
 
 
+# --- index notation (derive.latex.index_form): 1-based entries, rows, sums of matrices ------
+
+
+def _position(e: sp.Basic, env: _Env) -> Any:
+    """The 0-based array position of a 1-based index (a bound index, or a number)."""
+    return env.xp.asarray(np.asarray(_index(e, env)) - 1)
+
+
+@_ev.register
+def _(node: Entry, env: _Env) -> Array:
+    parent = _ev(node.parent, env)
+    if len(node.indices) == 2:
+        i, j = (_position(k, env) for k in node.indices)
+        return parent[i, j]
+    k = _position(node.indices[0], env)
+    return parent[k, 0] if node.parent.shape[1] == 1 else parent[0, k]
+
+
+@_ev.register
+def _(node: Row, env: _Env) -> Array:
+    return env.xp.reshape(_ev(node.parent, env)[_position(node.index, env), :], (-1, 1))
+
+
+@_ev.register
+def _(node: sp.KroneckerDelta, env: _Env) -> Array:
+    a, b = (np.asarray(_index(k, env)) for k in node.args[:2])
+    return env.xp.asarray(np.equal(a, b).astype(float))
+
+
+@_ev.register
+def _(node: MatrixIndexSum, env: _Env) -> Array:
+    terms = [_ev(node.term, env.bind(node.index, k)) for k in range(1, _size(node.length, env) + 1)]
+    if not terms:
+        return env.xp.zeros(_shape(node, env))
+    return functools.reduce(operator.add, terms)
+
+
+@_ev.register
+def _(node: Assemble, env: _Env) -> Array:
+    rows, cols = _shape(node, env)
+    indices = node.indices
+    entries = []
+    for a in range(1, rows + 1):
+        inner = env.bind(indices[0], a)
+        if len(indices) == 1:
+            entries.append([_ev(node.entry, inner)])
+        else:
+            entries.append([_ev(node.entry, inner.bind(indices[1], b)) for b in range(1, cols + 1)])
+    xp = env.xp
+    return xp.stack([xp.stack([xp.asarray(v) for v in row]) for row in entries])
+
+
 # --- differentials -------------------------------------------------------------------------
 
 
 def _differential(node: sp.Basic, env: _Env) -> Array:
     """d(e) as the JVP of e in the directions "d" + name of the varying symbols."""
     if env.backend != "jax":
+        if env.tangents is not None:
+            return env.tangents(node, env.values, env.dims, env.varying, env.bound)
         raise UnsupportedError(
             f"numeric evaluation of {type(node).__name__}",
             "a differential is evaluated as a JVP and needs backend='jax'",
@@ -709,101 +811,20 @@ def evaluate(
     *,
     backend: str = "numpy",
     varying: Iterable[str] = (),
+    tangents: Tangents | None = None,
 ) -> Array:
     """The value of `expr` with the symbols named in `values` and the sizes in `dims`.
 
     Matrix expressions give 2-D arrays (column vectors (n, 1)); scalar expressions 0-d arrays.
     Vector values may be passed 1-D. `backend` is "numpy" or "jax"; differentials d(·) need
     "jax" and are JVPs with respect to the `varying` names, in the directions named
-    "d" + name in `values`. Raises `UnsupportedError` for a node type it cannot evaluate,
-    `InputError` for a missing value or size, `ShapeError` for an array of the wrong shape.
+    "d" + name in `values`, unless `tangents` computes them for NumPy. Raises
+    `UnsupportedError` for a node type it cannot evaluate, `InputError` for a missing value or
+    size, `ShapeError` for an array of the wrong shape.
     """
-    env = _Env(backend, {}, _dim_names(dims), tuple(varying))
+    env = _Env(backend, {}, _dim_names(dims), tuple(varying), tangents=tangents)
     env.values = {k: env.xp.asarray(v, dtype=env.xp.float64) for k, v in values.items()}
     return env.xp.asarray(_ev(expr, env))
-
-
-def names_used(expr: sp.Basic) -> set[str]:
-    """Names of the symbols, matrix symbols and indexed data that `expr` reads.
-
-    Bound variables (of a Lambda, Sum or Product) are left out, and so are the dimensions
-    in shapes; a dimension used as a number (the n in ``Sum(x[i], (i, 1, n))``) is included.
-    """
-    bound: set[sp.Basic] = set()
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.Lambda):
-            bound |= set(node.variables)
-        elif isinstance(node, (sp.Sum, sp.Product)):
-            bound |= {lim[0] for lim in node.limits}
-    names: set[str] = set()
-
-    def walk(node: sp.Basic) -> None:
-        if isinstance(node, sp.MatrixSymbol):
-            names.add(node.name)
-        elif isinstance(node, (sp.Identity, sp.ZeroMatrix, sp.OneMatrix)):
-            pass
-        elif isinstance(node, sp.Indexed):
-            names.add(node.base.label.name)
-            for index in node.indices:
-                walk(index)
-        elif isinstance(node, sp.Symbol):
-            if node not in bound:
-                names.add(node.name)
-        elif isinstance(node, sp.Idx):
-            if node not in bound:
-                names.add(node.label.name)
-        else:
-            for arg in node.args:
-                walk(arg)
-
-    walk(expr)
-    return names
-
-
-def check_argument_names(
-    arrays: Mapping[str, Any], given: Iterable[Given], required: Iterable[str]
-) -> None:
-    """Refuse a keyword that is not a given symbol, or a required symbol left out."""
-    names = [g.name for g in given]
-    extra = set(arrays) - set(names)
-    if extra:
-        raise InputError(
-            f"unexpected argument {sorted(extra)[0]!r}; the arguments are {', '.join(names)}"
-        )
-    missing = [name for name in required if name not in arrays]
-    if missing:
-        raise InputError(f"missing argument {missing[0]!r}")
-
-
-def check_argument_sizes(arrays: Mapping[str, Any], by_name: Mapping[str, Given]) -> dict[str, int]:
-    """The size of each dimension, read off the arrays through their Given shapes.
-
-    `by_name` maps each symbol name to its `Given`; every key of `arrays` must be one (see
-    `check_argument_names`). A vector may come as an (n, 1) array. A wrong number of axes,
-    a fixed size not met, or a dimension with two sizes raises `InputError` naming the symbol.
-    """
-    dims: dict[str, int] = {}
-    source: dict[str, str] = {}
-    for name, value in arrays.items():
-        g = by_name[name]
-        shape = tuple(np.shape(value))
-        want = g.shape
-        if len(want) == 1 and len(shape) == 2 and shape[1] == 1:
-            shape = shape[:1]
-        if len(shape) != len(want):
-            raise InputError(f"{name} should be a {g.kind} of shape {want} but has shape {shape}")
-        for entry, size in zip(want, shape, strict=True):
-            if isinstance(entry, int):
-                if size != entry:
-                    raise InputError(f"{name} has shape {shape}, expected {want}")
-            elif entry in dims and dims[entry] != size:
-                raise InputError(
-                    f"{name} has {entry} = {size}, but {source[entry]} has {entry} = {dims[entry]}"
-                )
-            else:
-                dims[entry] = size
-                source.setdefault(entry, name)
-    return dims
 
 
 def compile_function(

@@ -21,7 +21,8 @@ import sympy as sp
 
 import derive
 from derive.codegen import generate, identifier, op_count, tree_size
-from derive.evaluate import evaluate, import_jax
+from derive.evaluate import evaluate
+from derive.jax_runtime import import_jax
 from derive.sampling import choose_dims, draw
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -110,7 +111,7 @@ def _reference(case: Case, d: derive.Derivation, values: dict, dims: dict) -> np
 def _source(case: Case, backend: str) -> str:
     d, expr = _derive(case)
     if expr is None:
-        return d.source(backend)
+        return d.source(backend, result=0)  # the main result (a Hessian's gradient is second)
     return generate(expr, d.given, backend=backend, name="newton_step")
 
 
@@ -239,8 +240,8 @@ def test_common_subexpressions_are_computed_once():
 
 def test_function_is_built_from_the_generated_source():
     d, _ = _derive(_case("logistic-hessian"))
-    f = d.function()
-    assert f.source == d.source()
+    f = d.function("hessian_w")
+    assert f.source == d.source(result="hessian_w")
     rng = np.random.default_rng(7)
     x, w, y = rng.normal(size=(6, 3)), rng.normal(size=3), rng.normal(size=6)
     p = 1 / (1 + np.exp(-y * (x @ w)))
@@ -268,9 +269,9 @@ def test_function_falls_back_to_the_evaluator_for_what_codegen_refuses():
 
 def test_mle_sum_over_the_sample_is_vectorized():
     d = derive.mle("gaussian", check=False)
-    src = d.source()
+    src = d.source(result="mu_hat")
     assert "np.sum(x) / n" in src and "n = x.shape[0]" in src, src
-    assert float(d.function()(x=np.array([1.0, 2.0, 6.0]))) == 3.0
+    assert float(d.function("mu_hat")(x=np.array([1.0, 2.0, 6.0]))) == 3.0
 
 
 def test_identifiers_are_sanitized_or_refused():
@@ -372,3 +373,163 @@ def test_cli_emit_jax_and_bad_backend():
     )
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
     assert "Traceback" not in bad.stderr
+
+
+# --- every result as code (issue #18, item 5) -------------------------------------------------
+
+
+def _catalogue() -> list[tuple[str, derive.Derivation]]:
+    from tests.shelf import shelf
+
+    maps = [
+        (f"map-{prior}", derive.map_estimate("linear-regression", prior=prior, check=False))
+        for prior in ("gaussian", "laplace")
+    ]
+    return [*shelf(), *maps]
+
+
+def test_every_catalogue_result_as_code_matches_the_derivations_own_evaluation():
+    """d.function() over the whole catalogue, the MLE families and MAP: on random inputs drawn
+    as the checker draws them (definitions computed, SVD factors included), each output equals
+    the derivation's own evaluation of that result's right side."""
+    from derive.check.measure import value_of
+    from derive.check.trial import Trial
+    from derive.codegen import outputs
+
+    checked, expected = 0, 0
+    for label, d in _catalogue():
+        outs = outputs(d)
+        expected += 2 * len(outs)
+        f = d.function()
+        for trial in range(2):
+            tr = Trial.draw(d.given, 11, trial, d.definitions)
+            # keywords as the generated docstring names them: lambda_, sigma_2, …
+            got = f(**{identifier(g.name): tr.values[g.name] for g in d.given})
+            if len(outs) > 1:
+                assert type(got).__name__.endswith("Results") and got._fields == tuple(
+                    o.name for o in outs
+                ), label
+            else:
+                got = (got,)
+            for out, value in zip(outs, got, strict=True):
+                want = value_of(out.rhs, tr.values, tr.dims)
+                value = np.asarray(value, dtype=float)
+                assert value.size == want.size, f"{label} {out.name}: {value.shape}"
+                scale = max(1.0, float(np.max(np.abs(want))))
+                err = float(np.max(np.abs(value.ravel() - want.ravel()))) / scale
+                assert err < 1e-9, f"{label} {out.name} trial {trial}: rel. error {err:.1e}"
+                checked += 1
+        for backend in ("numpy", "jax"):  # the source exists and parses for both
+            ast.parse(d.source(backend))
+    assert checked == expected >= 70
+
+
+def test_svd_from_eig_function_no_longer_crashes():
+    """Its definition UΣVᵀ = A is computed by an SVD, not code: U, Σ, V are arguments."""
+    d = derive.worked("svd-from-eig", check=False)
+    a = np.random.default_rng(4).standard_normal((7, 3))
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    gram = d.function()(Sigma=np.diag(s), V=vt.T)
+    np.testing.assert_allclose(gram, a.T @ a, rtol=1e-12, atol=1e-12)
+    assert "a numeric method: its factors are arguments here" in d.source()
+
+
+def test_several_results_are_a_named_tuple_and_one_can_be_picked():
+    d = derive.worked("mlp-backprop", check=False)
+    rng = np.random.default_rng(5)
+    m, n, k = 4, 3, 5
+    args = {
+        "W_1": rng.standard_normal((m, n)),
+        "W_2": rng.standard_normal((k, m)),
+        "b_1": rng.standard_normal(m),
+        "b_2": rng.standard_normal(k),
+        "x": rng.standard_normal(n),
+        "y": np.eye(k)[1],
+    }
+    out = d.function()(**args)
+    assert type(out).__name__ == "MlpBackpropResults"
+    assert out._fields == ("grad_W_2", "grad_b_2", "grad_W_1", "grad_b_1")
+    h = np.tanh(args["W_1"] @ args["x"] + args["b_1"])
+    z = args["W_2"] @ h + args["b_2"]
+    delta2 = np.exp(z) / np.exp(z).sum() - args["y"]
+    delta1 = (args["W_2"].T @ delta2) * (1 - h * h)
+    np.testing.assert_allclose(out.grad_W_2, np.outer(delta2, h), rtol=1e-12)
+    np.testing.assert_allclose(out.grad_b_1, delta1, rtol=1e-12)
+    for pick in ("W_2", "grad_W_2", 0):  # the variable, the field, the position
+        np.testing.assert_allclose(d.function(pick)(**args), out.grad_W_2, rtol=1e-12)
+    # JAX computes in the precision its configuration says (float32 unless x64 is enabled)
+    np.testing.assert_allclose(d.function("b_1", backend="jax")(**args), delta1, rtol=1e-5)
+    src = d.source()
+    assert "def mlp_backprop(W_1, W_2, b_1, b_2, x, y):" in src
+    assert src.count("np.tanh(") == 1  # h is computed once for all four gradients
+    assert "def grad_W_1(" in d.source(result="W_1")
+    with pytest.raises(derive.InputError, match="no result named 'W_3'.*grad_W_2, grad_b_2"):
+        d.function("W_3")
+    with pytest.raises(derive.InputError, match="backend='jax'"):
+        d.function("jax")
+    logistic = derive.worked("logistic-regression", check=False)
+    with pytest.raises(derive.InputError, match="fits several results .grad_w, hessian_w"):
+        logistic.function("w")
+    assert [o.name for o in derive.codegen.outputs(logistic)] == ["grad_w", "hessian_w", "w_new"]
+
+
+def test_keywords_follow_the_docstring():
+    """One rule: a symbol's name as a Python identifier, \\lambda → lambda_ (the name itself is
+    accepted too where Python allows it); both at once, or a stranger, are refused."""
+    d = derive.worked("pca", check=False)
+    src = d.source()
+    assert "def pca(S, lambda_, u):" in src and "        lambda_: scalar" in src
+    s, u = np.diag([3.0, 2.0, 1.0]), np.array([1.0, 0.0, 0.0])
+    by_doc = d.function("grad_u")(S=s, lambda_=3.0, u=u)
+    by_name = d.function("grad_u")(**{"S": s, "lambda": 3.0, "u": u})
+    np.testing.assert_allclose(by_doc, [0.0, 0.0, 0.0], atol=1e-12)  # an eigenpair
+    np.testing.assert_allclose(by_name, by_doc)
+    with pytest.raises(derive.InputError, match="given twice"):
+        d.function()(**{"S": s, "lambda": 3.0, "lambda_": 3.0, "u": u})
+    with pytest.raises(derive.InputError, match="missing argument 'lambda_'"):
+        d.function()(S=s, u=u)
+    with pytest.raises(derive.InputError, match="arguments are S, lambda_, u"):
+        d.function()(S=s, lam=3.0, u=u)
+    ols = derive.worked("ols", check=False)
+    assert "def ols(X, y):" in ols.source()  # σ² is read by no result: not an argument
+    assert set(derive.codegen.outputs(ols)[1].aliases) == {"sigma_2_hat", "sigma^2_hat"}
+
+
+def test_multiple_results_stand_alone(tmp_path):
+    """The named tuple is defined in the module: it runs with NumPy alone, derive blocked."""
+    d = derive.worked("gaussian-mle", check=False)
+    path = tmp_path / "mle.py"
+    path.write_text(d.source(), encoding="utf-8")
+    code = (
+        "import importlib.util, sys\n"
+        "sys.modules['derive'] = None\n"
+        f"spec = importlib.util.spec_from_file_location('mle', {str(path)!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "r = m.gaussian_mle([1.0, 2.0, 6.0])\n"
+        "print(json.dumps([type(r).__name__, r._fields, float(r.mu_hat), float(r.sigma_2_hat)]))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-I", "-c", "import json\n" + code],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    name, fields, mean, var = json.loads(run.stdout)
+    assert name == "GaussianMleResults" and fields == ["mu_hat", "sigma_2_hat"]
+    assert mean == 3.0 and abs(var - np.var([1.0, 2.0, 6.0])) < 1e-12
+
+
+def test_a_nested_sum_reading_the_outer_index_is_refused_not_miscompiled():
+    """Σᵢ Σⱼ xᵢxⱼ: the inner sum reads i, which the vectorized outer sum binds to the whole
+    vector; broadcasting would pair entries instead of summing over every pair."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    i, j = sp.Idx("i"), sp.Idx("j")
+    xs = sp.IndexedBase("x")
+    expr = sp.Sum(sp.Sum(xs[i] * xs[j], (j, 1, n)), (i, 1, n))
+    given = (derive.Given("x", ("n",)),)
+    with pytest.raises(derive.UnsupportedError):
+        generate(expr, given)
+    inner = sp.Sum((xs[i] - sp.Sum(xs[j], (j, 1, n)) / n) ** 2, (i, 1, n))  # fine: j's own
+    src = generate(inner, given, name="ss")
+    assert "np.sum(x)" in src

@@ -13,8 +13,9 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalMatrix, DiagonalOf
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 
+from derive.arguments import names_used
 from derive.errors import InputError, ShapeError, UnsupportedError
-from derive.evaluate import compile_function, evaluate, names_used
+from derive.evaluate import compile_function, evaluate
 from derive.expr import (
     DifferentialSymbol,
     GradientOf,
@@ -28,6 +29,7 @@ from derive.expr import (
     sigmoid,
     softplus,
 )
+from derive.jax_runtime import import_jax
 from derive.model import Given
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
@@ -335,7 +337,6 @@ def test_compiled_function_infers_sizes_and_names_bad_arguments():
 
 
 def test_compiled_function_on_jax_can_be_differentiated():
-    from derive.evaluate import import_jax
 
     jax = import_jax()
     f = compile_function(MatScalar(x.T * x), (Given("x", ("n",)),), backend="jax")

@@ -9,18 +9,21 @@ unsupported node, a shape mismatch, a NaN) fails, with the reason; it never pass
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import sympy as sp
 
+from derive.arguments import names_used
+from derive.check import compiled
 from derive.check.chain import continuity_items
 from derive.check.claims import claim_item
 from derive.check.measure import MC_TOLERANCE, TOLERANCE, has_differential, value_of
 from derive.check.relations import STANDARD_ERRORS, Item, broken, step_item
 from derive.check.trial import Trial
 from derive.errors import DeriveError, DomainError, UnsupportedError
-from derive.evaluate import import_jax, names_used
+from derive.jax_runtime import import_jax
 from derive.model import CheckReport, Derivation, Given, ItemCheck
 
 # What a wrong or unevaluable expression raises inside NumPy or JAX: the item fails with the
@@ -45,6 +48,14 @@ def _attempt(item: Item, tr: Trial) -> tuple[float, str]:
 _SINGULAR = 1e8  # a condition number above this: the matrix is singular up to round-off
 
 
+@functools.lru_cache(maxsize=1024)
+def _inverted(objective: sp.Basic) -> tuple[sp.Basic, ...]:
+    """The inverses and determinants in `objective`, in preorder."""
+    return tuple(
+        n for n in sp.preorder_traversal(objective) if isinstance(n, (sp.Inverse, sp.Determinant))
+    )
+
+
 def _in_domain(objective: sp.Basic | None, tr: Trial) -> bool:
     """Whether the function is defined at the draw: finite, and every matrix it inverts or
     takes the determinant of is invertible (log det XᵀX needs X tall, not wide; round-off
@@ -56,11 +67,10 @@ def _in_domain(objective: sp.Basic | None, tr: Trial) -> bool:
         with np.errstate(all="ignore"):
             if not np.all(np.isfinite(value_of(objective, tr.values, tr.dims))):
                 return False
-            for node in sp.preorder_traversal(objective):
-                if isinstance(node, (sp.Inverse, sp.Determinant)):
-                    a = np.asarray(value_of(node.args[0], tr.values, tr.dims), float)
-                    if a.ndim == 2 and a.shape[0] > 1 and np.linalg.cond(a) > _SINGULAR:
-                        return False
+            for node in _inverted(objective):
+                a = np.asarray(value_of(node.args[0], tr.values, tr.dims), float)
+                if a.ndim == 2 and a.shape[0] > 1 and np.linalg.cond(a) > _SINGULAR:
+                    return False
     except np.linalg.LinAlgError:
         return False
     except DeriveError:
@@ -113,23 +123,54 @@ def run_items(
     definitions: tuple[tuple[sp.Basic, sp.Basic], ...] = (),
     objective: sp.Basic | None = None,
 ) -> tuple[list[float], list[str], str]:
-    """Per item: the largest error and the first failure message over the trials."""
-    errors = [0.0] * len(items)
-    failures = [""] * len(items)
-    for t in range(trials):
-        try:
-            tr = _draw_in_domain(given, seed, t, definitions, objective)
-        except DomainError:
-            raise  # nothing to check: the caller refuses the function
-        except DeriveError as exc:
-            message = f"could not draw random inputs at seed {seed} trial {t}: {exc}"
-            return [math.inf] * len(items), [f or message for f in failures], message
-        for k, item in enumerate(items):
-            if failures[k]:
-                continue  # already failed; its first failure is the one reported
-            error, failures[k] = _attempt(item, tr)
-            errors[k] = max(errors[k], error)
+    """Per item: the largest error and the first failure message over the trials.
+
+    The trials are drawn first; the JAX work of every item on every trial is then planned and
+    computed at once (`derive.check.compiled`), and the items run trial by trial."""
+    with compiled.session() as session:
+        draws: list[Trial] = []
+        message = ""
+        for t in range(trials):
+            try:
+                draws.append(_draw_in_domain(given, seed, t, definitions, objective))
+            except DomainError:
+                raise  # nothing to check: the caller refuses the function
+            except DeriveError as exc:
+                message = f"could not draw random inputs at seed {seed} trial {t}: {exc}"
+                break
+        _plan(session, items, draws)
+        session.compute()
+        errors = [0.0] * len(items)
+        failures = [""] * len(items)
+        for tr in draws:
+            for k, item in enumerate(items):
+                if failures[k]:
+                    continue  # already failed; its first failure is the one reported
+                error, failures[k] = _attempt(item, tr)
+                errors[k] = max(errors[k], error)
+    if message:
+        return [math.inf] * len(items), [f or message for f in failures], message
     return errors, failures, ""
+
+
+def _plan(session: compiled.Session, items: list[Item], draws: list[Trial]) -> None:
+    """A dry run of the items, recording the JAX work they ask for. Items that ask for none
+    on the first trial are not planned on the others (their NumPy values are computed, and
+    kept, when they run)."""
+    planned = list(items)
+    with session.plan(), np.errstate(all="ignore"):
+        for t, tr in enumerate(draws):
+            asking = []
+            for item in planned:
+                asked = session.asked
+                try:
+                    item.run(tr)
+                except Exception:  # noqa: BLE001, S110 - the run after the plan reports it
+                    pass
+                if session.asked > asked:
+                    asking.append(item)
+            if t == 0:
+                planned = asking
 
 
 def _defined_inside_derivative(defined: set[str], name: str, *exprs: sp.Basic) -> Item | None:

@@ -56,7 +56,7 @@ class Trial:
                 values.update(compute[0](values))
             else:
                 values[str(symbol)] = value_of(expr, values, dims)
-        return cls(given, seed, index, dims, values)
+        return cls(given, seed, index, dims, _read_only(values))
 
     def redraw(self, names: Iterable[str], salt: int) -> dict[str, np.ndarray]:
         """The values with the symbols `names` drawn afresh (the same sizes)."""
@@ -66,7 +66,7 @@ class Trial:
         if missing:
             raise InputError(f"{sorted(missing)[0]} is not a given symbol, so cannot be redrawn")
         rng = np.random.default_rng([self.seed, self.index, salt])
-        return {**self.values, **_columns(subset, draw(subset, rng, self.dims))}
+        return {**self.values, **_read_only(_columns(subset, draw(subset, rng, self.dims)))}
 
     def only_directions(self, wrt: Iterable[str]) -> dict[str, np.ndarray]:
         """The values with every direction but those of `wrt` set to zero."""
@@ -81,6 +81,15 @@ class Trial:
             if "d" + g.name not in keep:
                 out["d" + g.name] = np.zeros_like(out["d" + g.name])
         return out
+
+
+def _read_only(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The arrays of a draw cannot be written to: the checker keeps what it computed from
+    them, by their contents (`derive.check.compiled`)."""
+    for a in values.values():
+        if isinstance(a, np.ndarray):
+            a.flags.writeable = False
+    return values
 
 
 def _symmetric(g: Given) -> bool:

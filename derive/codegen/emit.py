@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sympy as sp
 
+from derive.arguments import names_used
 from derive.codegen.identifiers import RESERVED, identifier
 from derive.codegen.lower import Lowering
 from derive.codegen.program import ATOM, C, D, M, Node, Program, R, S, kind_of
 from derive.errors import InputError, UnsupportedError
-from derive.evaluate import names_used
 from derive.expr import DIFFERENTIAL_NODES
 from derive.model import Given
 from derive.notation.text import text
@@ -49,14 +51,25 @@ _HELPERS = {
         "    top = xp.max(z)\n"
         "    return top + xp.log(xp.sum(xp.exp(z - top)))\n"
     ),
+    "_diag_minus_outer": (
+        "def _diag_minus_outer(d, u, v):\n"
+        '    """diag(d) − u vᵀ, each entry written once: the outer product, then d added to\n'
+        '    its diagonal (in place for NumPy; a JAX array is immutable)."""\n'
+        "    out = xp.outer(-u, v)\n"
+        "    i = xp.arange(d.shape[0])\n"
+        '    if hasattr(out, "at"):\n'
+        "        return out.at[i, i].add(d)\n"
+        "    out[i, i] += d\n"
+        "    return out\n"
+    ),
 }
 
 
-def _order(root: Node) -> list[Node]:
-    """The nodes below root, each after its arguments (iterative: programs can be deep)."""
+def _order(roots: list[Node]) -> list[Node]:
+    """The nodes below the roots, each after its arguments (iterative: programs can be deep)."""
     out: list[Node] = []
     seen: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
+    stack: list[tuple[Node, bool]] = [(r, False) for r in reversed(roots)]
     while stack:
         n, done = stack.pop()
         if done:
@@ -70,13 +83,18 @@ def _order(root: Node) -> list[Node]:
     return out
 
 
-def _print_program(root: Node, names: dict[int, str]) -> tuple[list[tuple[str, str]], str]:
-    """(assignments, returned expression): a node used twice becomes a local (CSE)."""
-    order = _order(root)
+def _print_program(
+    roots: list[Node], names: dict[int, str]
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """(assignments, the returned expression of each root): a node used twice, or a root
+    another root uses, becomes a local (CSE)."""
+    order = _order(roots)
     uses: dict[int, int] = {id(n): 0 for n in order}
     for n in order:
         for a in n.args:
             uses[id(a)] += 1
+    for r in roots:  # each root is used once more, by the return
+        uses[id(r)] += 1
     for n in reversed(order):  # parents first: a transparent node passes its uses down
         if n.transparent and uses[id(n)] > 1:
             uses[id(n.args[0])] += uses[id(n)] - 1
@@ -101,7 +119,7 @@ def _print_program(root: Node, names: dict[int, str]) -> tuple[list[tuple[str, s
             s, prec = text[id(a)]
             parts.append(s if prec >= need else f"({s})")
         rendered = n.template.format(*parts)
-        if id(n) in local and n is not root:
+        if id(n) in local:
             while f"t{counter}" in taken:
                 counter += 1
             name = f"t{counter}"
@@ -110,7 +128,7 @@ def _print_program(root: Node, names: dict[int, str]) -> tuple[list[tuple[str, s
             text[id(n)] = (name, ATOM)
         else:
             text[id(n)] = (rendered, n.prec)
-    return lines, text[id(root)][0]
+    return lines, [text[id(r)][0] for r in roots]
 
 
 def _shape_words(shape: tuple, kind: str) -> str:
@@ -137,21 +155,76 @@ def generate(
     """Python source of a module defining ``def name(<args>)`` that computes `expr`.
 
     The arguments are the given symbols that `expr` reads (and any needed only for a size),
-    in the order of `given`; vectors are taken and returned as 1-D arrays. `formula` (default:
-    `expr` in Unicode text) goes in the docstring with the argument shapes. Raises
-    `UnsupportedError` for a node it cannot lower, `InputError` for a bad name or backend.
+    in the order of `given`, each named by `identifier`; vectors are taken and returned as
+    1-D arrays. `formula` (default: `expr` in Unicode text) goes in the docstring with the
+    argument shapes. Raises `UnsupportedError` for a node it cannot lower, `InputError` for a
+    bad name or backend.
     """
-    differentials = [a for a in sp.preorder_traversal(expr) if isinstance(a, DIFFERENTIAL_NODES)]
-    if differentials:
-        raise UnsupportedError(
-            f"code generation of the differential {text(differentials[0])}",
-            "generated code computes results, which hold no differential",
-        )
+    return _module(((name, expr),), given, backend, name, formula, as_tuple=False)
+
+
+def generate_outputs(
+    outputs: Sequence[tuple[str, sp.Basic]],
+    given: tuple[Given, ...],
+    *,
+    backend: str = "numpy",
+    name: str = "f",
+    formula: str | None = None,
+) -> str:
+    """As `generate`, for several expressions at once: ``def name(<args>)`` returns a named
+    tuple of the `outputs` (field name, expression) in order, computing what they share once.
+    The tuple's type is defined in the module, named for the function (``MlpBackpropResults``
+    for ``mlp_backprop``)."""
+    if not outputs:
+        raise InputError("no expression to generate code for")
+    return _module(tuple(outputs), given, backend, name, formula, as_tuple=True)
+
+
+def results_type_name(function: str) -> str:
+    """The named tuple a function returns: mlp_backprop → MlpBackpropResults."""
+    words = [w for w in function.split("_") if w]
+    return "".join(w[:1].upper() + w[1:] for w in words) + "Results"
+
+
+def _out_kind(expr: sp.Basic) -> str:
+    return kind_of(expr.shape) if getattr(expr, "is_Matrix", False) else S
+
+
+def _out_doc(expr: sp.Basic, out_kind: str) -> str:
+    return {
+        S: "a scalar (0-d array)",
+        C: f"a vector of shape ({expr.shape[0] if out_kind != S else ''},)",
+        R: f"an array of shape (1, {expr.shape[1] if out_kind != S else ''})",
+        M: f"a matrix of shape ({', '.join(map(str, getattr(expr, 'shape', ())))})",
+    }[out_kind]
+
+
+def _module(
+    outputs: tuple[tuple[str, sp.Basic], ...],
+    given: tuple[Given, ...],
+    backend: str,
+    name: str,
+    formula: str | None,
+    as_tuple: bool,
+) -> str:
+    """The module source for `generate` (one output, returned as is) and `generate_outputs`
+    (several, returned as a named tuple)."""
+    exprs = [e for _, e in outputs]
+    for e in exprs:
+        differentials = [a for a in sp.preorder_traversal(e) if isinstance(a, DIFFERENTIAL_NODES)]
+        if differentials:
+            raise UnsupportedError(
+                f"code generation of the differential {text(differentials[0])}",
+                "generated code computes results, which hold no differential",
+            )
     prog = Program(backend)
     fn_name = identifier(name)
+    fields = [identifier(f) for f, _ in outputs]
+    if as_tuple and len(set(fields)) != len(fields):
+        raise InputError(f"two outputs have the same name: {', '.join(fields)}")
     by_name = {g.name: g for g in given}
     dim_names = {str(d) for g in given for d in g.shape if isinstance(d, str)}
-    used = names_used(expr) - dim_names
+    used = set().union(*(names_used(e) for e in exprs)) - dim_names
     unknown = used - set(by_name)
     if unknown:
         raise InputError(
@@ -166,14 +239,16 @@ def generate(
     args = {g.name: (idents[g.name], _given_kind(g)) for g in given}
     low = Lowering(prog, args, dim_names)
     low.given_shapes = {g.name: tuple(str(d) for d in g.shape) for g in given}
-    root = low(expr)
-    out_kind = kind_of(expr.shape) if getattr(expr, "is_Matrix", False) else S
-    root = prog.full(root) if out_kind == M or root.kind == D else root
+    kinds = [_out_kind(e) for e in exprs]
+    roots = []
+    for e, out_kind in zip(exprs, kinds, strict=True):
+        root = low(e)
+        roots.append(prog.full(root) if out_kind == M or root.kind == D else root)
 
     # Which arguments: those read, then a carrier for each size not read off them.
     params = [g for g in given if g.name in used]
     carriers: dict[str, str] = {}
-    prog.dims = {n.key[1] for n in _order(root) if n.op == "dim"}
+    prog.dims = {n.key[1] for n in _order(roots) if n.op == "dim"}
     for dim in sorted(prog.dims):
         for g in params + [g for g in given if g not in params]:
             if dim in [str(d) for d in g.shape]:
@@ -194,15 +269,23 @@ def generate(
             ident += "_"
         taken.add(ident)
         dim_idents[dim] = ident
-    for n in _order(root):
+    for n in _order(roots):
         if n.op == "arg":
             names[id(n)] = n.key
         elif n.op == "dim":
             names[id(n)] = dim_idents[n.key[1]]
-    lines, result = _print_program(root, names)
+    lines, results = _print_program(roots, names)
 
     xp = prog.xp
+    for k, out_kind in enumerate(kinds):
+        if out_kind == R:
+            results[k] = f"{xp}.reshape({results[k]}, (1, -1))"
+        elif out_kind == S:
+            results[k] = f"{xp}.asarray({results[k]})"
+    type_name = results_type_name(fn_name)
     head = ["import numpy as np"] if backend == "numpy" else ["import jax.numpy as jnp"]
+    if as_tuple:
+        head.insert(0, "from collections import namedtuple\n")
     if prog.special:
         head.append(
             "from scipy import special" if backend == "numpy" else "from jax.scipy import special"
@@ -213,23 +296,23 @@ def generate(
             if backend == "numpy"
             else "from jax.scipy.linalg import expm as _expm"
         )
-    formula = formula if formula is not None else text(expr)
+    formula = formula if formula is not None else "\n".join(text(e) for e in exprs)
     arg_doc = [f"        {idents[g.name]}: {_shape_words(g.shape, g.kind)}" for g in params] or [
         "        (none)"
     ]
-    out_doc = {
-        S: "a scalar (0-d array)",
-        C: f"a vector of shape ({expr.shape[0] if out_kind != S else ''},)",
-        R: f"an array of shape (1, {expr.shape[1] if out_kind != S else ''})",
-        M: f"a matrix of shape ({', '.join(map(str, getattr(expr, 'shape', ())))})",
-    }[out_kind]
+    if as_tuple:
+        returns = [f"    Returns a named tuple {type_name} of"] + [
+            f"        {f}: {_out_doc(e, k)}" for f, e, k in zip(fields, exprs, kinds, strict=True)
+        ]
+    else:
+        returns = [f"    Returns {_out_doc(exprs[0], kinds[0])}."]
     body = [
         f"def {fn_name}({', '.join(idents[g.name] for g in params)}):",
         '    """' + _doc_escape(formula),
         "",
         "    Arguments (vectors as 1-D arrays):",
         *[_doc_escape(a) for a in arg_doc],
-        f"    Returns {out_doc}.",
+        *returns,
         '    """',
     ]
     convert = "np.asarray({0}, dtype=np.float64)" if backend == "numpy" else "jnp.asarray({0})"
@@ -242,11 +325,12 @@ def generate(
     for dim in sorted(prog.dims):
         body.append(f"    {dim_idents[dim]} = {carriers[dim]}")
     body += [f"    {lhs} = {rhs}" for lhs, rhs in lines]
-    if out_kind == R:
-        result = f"{xp}.reshape({result}, (1, -1))"
-    elif out_kind == S:
-        result = f"{xp}.asarray({result})"
-    body.append(f"    return {result}")
+    if as_tuple:
+        body.append(f"    return {type_name}(")
+        body += [f"        {f}={r}," for f, r in zip(fields, results, strict=True)]
+        body.append("    )")
+    else:
+        body.append(f"    return {results[0]}")
     library = "NumPy" if backend == "numpy" else "JAX"
     if backend == "numpy" and (prog.special or prog.expm):
         library = "NumPy and SciPy"
@@ -256,6 +340,12 @@ def generate(
         *head,
         "",
     ]
+    if as_tuple:
+        quoted = ", ".join(f'"{f}"' for f in fields)
+        define = f'{type_name} = namedtuple("{type_name}", [{quoted}])'
+        if len(define) > 99:
+            define = f'{type_name} = namedtuple(\n    "{type_name}",\n    [{quoted}],\n)'
+        module += ["", define, ""]
     for h in sorted(prog.helpers):
         module += ["", _HELPERS[h].replace("xp.", xp + ".")]
     module += ["", *body, ""]

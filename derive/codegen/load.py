@@ -1,4 +1,4 @@
-"""Importing generated source from a cached file, and `compile_function` built on it."""
+"""Importing generated source from a cached file, and the callables built on it."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from derive.arguments import check_argument_sizes
 from derive.codegen.emit import generate
-from derive.codegen.identifiers import identifier
+from derive.codegen.identifiers import identifier, keyword_arguments
 from derive.errors import InputError
-from derive.evaluate import check_argument_names, check_argument_sizes
 from derive.model import Given
 
 
@@ -67,21 +67,37 @@ def compile_function(
 ) -> Callable[..., Any]:
     """A callable ``f(**arrays)`` of `expr` built from generated source (see `generate`).
 
-    Keyword arguments are the given symbols by name; unknown or missing names and
+    Keyword arguments are the given symbols, named as the docstring says (`identifier`:
+    ``lambda_`` for λ; the symbol's own name is accepted too); unknown or missing names and
     inconsistent sizes raise `InputError` naming the symbol, as `derive.evaluate` does.
     """
     source = generate(expr, given, backend=backend, name=name, formula=formula)
-    fn = load_function(source, identifier(name))
+    return compile_source(source, identifier(name), given, backend)
+
+
+def compile_source(
+    source: str, name: str, given: tuple[Given, ...], backend: str = "numpy"
+) -> Callable[..., Any]:
+    """The function `name` of generated `source` as a keyword callable (see `compile_function`).
+
+    Its result is returned as the generated function returns it (an array, or a named tuple
+    of arrays), as NumPy arrays for the "numpy" backend. ``.source`` holds the source.
+    """
+    fn = load_function(source, name)
     params = fn.__code__.co_varnames[: fn.__code__.co_argcount]
     by_ident = {identifier(g.name): g for g in given}
     by_name = {g.name: g for g in given}
     order = [by_ident[p].name for p in params]
 
     def call(**arrays: Any) -> Any:
-        check_argument_names(arrays, given, order)
+        arrays = keyword_arguments(arrays, given, order)
         check_argument_sizes(arrays, by_name)
         out = fn(*(arrays[n] for n in order))
-        return np.asarray(out) if backend == "numpy" else out
+        if backend != "numpy":
+            return out
+        if isinstance(out, tuple):
+            return out._make(np.asarray(v) for v in out)
+        return np.asarray(out)
 
     call.__doc__ = fn.__doc__
     call.__name__ = fn.__name__

@@ -12,6 +12,8 @@ from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.codegen.program import ADD, ATOM, C, D, M, Node, Program, R, S, kind_of
+from derive.codegen.vec import KRON, VecLowering
+from derive.distributions import Median
 from derive.errors import InputError, UnsupportedError
 from derive.evaluate import UFUNCS
 from derive.expr import (
@@ -19,10 +21,14 @@ from derive.expr import (
     LogSumExp,
     MatrixFunction,
     MatScalar,
+    NuclearNorm,
+    PolarFactor,
     PseudoInverse,
     Softmax,
+    relu,
     sigmoid,
     softplus,
+    step,
 )
 from derive.notation.text import text
 
@@ -42,7 +48,7 @@ class _Piece:
     inverse: bool = False
 
 
-class Lowering:
+class Lowering(VecLowering):
     """Turns a SymPy expression into program nodes (memoized by node and bound variables)."""
 
     def __init__(self, prog: Program, args: Mapping[str, tuple[str, str]], dims: set[str]):
@@ -170,6 +176,14 @@ class Lowering:
         z = self(e.args[0])
         return self.p.fmt("softplus", (z,), z.kind, "xp.logaddexp(0.0, {0})")
 
+    def _relu(self, e: relu) -> Node:
+        z = self(e.args[0])
+        return self.p.fmt("relu", (z,), z.kind, "xp.maximum({0}, 0.0)")
+
+    def _step(self, e: step) -> Node:
+        z = self(e.args[0])
+        return self.p.fmt("step", (z,), z.kind, "xp.where({0} > 0, 1.0, 0.0)")
+
     def _minmax(self, e: sp.Basic) -> Node:
         fn = "maximum" if isinstance(e, sp.Max) else "minimum"
         out = self(e.args[0])
@@ -188,6 +202,7 @@ class Lowering:
     def _MatMul(self, e: sp.MatMul) -> Node:  # noqa: N802
         scalars = [a for a in e.args if not getattr(a, "is_Matrix", False)]
         factors = [a for a in e.args if getattr(a, "is_Matrix", False)]
+        scalars, factors = self.fuse_kronecker(scalars, factors)  # (A ⊗ B)K in one pass
         return self.chain(scalars, factors, e.shape)
 
     def chain(self, scalars: list[sp.Basic], factors: list[sp.Basic], shape: tuple) -> Node:
@@ -363,10 +378,14 @@ class Lowering:
 
     def _KroneckerProduct(self, e: sp.KroneckerProduct) -> Node:  # noqa: N802
         p = self.p
-        out = None
+        out, cols = None, sp.S.One
         for a in e.args:
             v = self._as2d(self(a), a.shape)
-            out = v if out is None else p.call("kron", out, v, kind=M)
+            cols = cols * a.shape[1]
+            if out is not None:  # A ⊗ B by broadcasting, each entry written once (KRON)
+                out = p.fmt("kron", (out, v, self.dimension(cols)), M, KRON, ATOM, (ATOM, ATOM, 0))
+            else:
+                out = v
         kind = kind_of(e.shape)
         if kind == M:
             return out
@@ -453,6 +472,16 @@ class Lowering:
             return a
         return self.p.fmt("entry", (a,), S, "{0}" + index, ATOM, (ATOM,))
 
+    def _NuclearNorm(self, e: NuclearNorm) -> Node:  # noqa: N802
+        x = self.p.full(self(e.arg))
+        return self.p.fmt("nuclear", (x,), S, "xp.linalg.svd({0}, compute_uv=False).sum()")
+
+    def _PolarFactor(self, e: PolarFactor) -> Node:  # noqa: N802
+        x = self.p.full(self(e.arg))
+        # U Vᵀ of the thin SVD: the product of the first and last factors svd returns
+        svd = "xp.linalg.svd({0}, full_matrices=False)"
+        return self.p.fmt("polar", (x,), M, f"(lambda u, s, vh: u @ vh)(*{svd})")
+
     def _PseudoInverse(self, e: PseudoInverse) -> Node:  # noqa: N802
         return self.p.fmt("pinv", (self.p.full(self(e.arg)),), M, "xp.linalg.pinv({0})")
 
@@ -474,6 +503,15 @@ class Lowering:
     def _LogSumExp(self, e: LogSumExp) -> Node:  # noqa: N802
         return self.p.helper("_logsumexp", self(e.arg), S)
 
+    def _Median(self, e: Median) -> Node:  # noqa: N802
+        """median(x₁, …, xₙ) of a whole given n-vector: xp.median (the midpoint for even n)."""
+        name = e.data.label.name
+        if not (isinstance(e.count, sp.Symbol) and self.given_shapes.get(name) == (e.count.name,)):
+            raise UnsupportedError(
+                f"code generation of {text(e)}", "only the median of a whole n-vector"
+            )
+        return self.p.call("median", self._symbol(name), kind=S)
+
     # -- sums and products over the entries of data vectors ------------------------------------
     def _reduce(self, e: sp.Basic) -> Node:
         """Σᵢ or ∏ᵢ over i = 1..n of a body reading whole n-vectors xᵢ: one vectorized pass."""
@@ -485,7 +523,17 @@ class Lowering:
                 f"code generation of a {type(e).__name__} from {lo} to {hi}",
                 "only over all entries, i = 1..n",
             )
-        indexed = [x for x in sp.preorder_traversal(e.function) if isinstance(x, sp.Indexed)]
+        outer = [v for v in self.bound if isinstance(v, sp.Symbol)]
+        if outer and e.function.has(*outer):
+            # the enclosing index is bound to a whole vector: broadcasting it against this
+            # one would pair entries instead of summing over every pair
+            raise UnsupportedError(
+                f"code generation of a {type(e).__name__} whose body reads an enclosing index"
+            )
+        # x_j of a sum inside the body is that sum's to check, when it is lowered
+        indexed = [
+            x for x in sp.preorder_traversal(e.function) if isinstance(x, sp.Indexed) and x.has(var)
+        ]
         for x in indexed:
             name = x.base.label.name
             length = self.given_shapes.get(name)
@@ -516,6 +564,8 @@ _BY_CLASS: tuple[tuple[type, str], ...] = (
     (sp.Pow, "_pow"),
     (sigmoid, "_sigmoid"),
     (softplus, "_softplus"),
+    (relu, "_relu"),
+    (step, "_step"),
     (sp.gamma, "_special"),
     (sp.factorial, "_special"),
     (sp.loggamma, "_special"),
