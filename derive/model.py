@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
@@ -17,7 +17,10 @@ from derive.expr import PseudoInverse
 # How the checker verifies a step or claim (see derive/check/relations.py for each):
 #   "equal"     before and after agree at random inputs (differentials via jax.jvp)
 #   "gradient"  before == tr(afterᵀ dX)              (after is the gradient read off before)
-#   "jacobian"  before == after · dx                 (after is the Jacobian read off before)
+#   "jacobian"  before == after · dx                 (after is the Jacobian read off before;
+#               for a matrix X, after · vec(dX), vec stacking columns)
+#   "hessian"   before == vec(dX)ᵀ after vec(dX), after symmetric (the Hessian read off a
+#               second differential: the second identification theorem)
 #   "solve"     the parameter set to `after` makes `before` vanish
 #   "constant"  before − after does not depend on the step's wrt symbols
 #   "pointwise" the integrands of before and after (affine in E_{x∼D}[·]) agree at draws x ∼ D
@@ -31,6 +34,7 @@ Relation = Literal[
     "equal",
     "gradient",
     "jacobian",
+    "hessian",
     "solve",
     "constant",
     "pointwise",
@@ -145,6 +149,9 @@ class Given:
     shape: tuple[int | str, ...]
     assumptions: tuple[str, ...] = ()
     role: str = ""
+    #: where the kind and shape came from, for a formula read from LaTeX: "given" (declared),
+    #: "convention: …" (the reader's convention for the name) or "inferred: …"; "" otherwise
+    source: str = ""
 
     @property
     def kind(self) -> str:
@@ -194,12 +201,84 @@ class Claim:
     )
 
 
+RemarkKind = Literal["checked", "stated", "prose", "condition"]
+
+
+@dataclass(frozen=True)
+class Remark:
+    """A sentence printed under a derivation, with its standing declared by its author.
+
+    - "checked": its formulas are what the claims labelled `checked_by` check; those claims
+      belong to the derivation, so its verification covers the remark;
+    - "stated": it states a formula (or a result in words) that nothing here checks;
+      `source` says where it comes from, and every printer marks it
+      "stated, not checked (source: …)";
+    - "prose": it asserts no formula: an explanation in words, or how the check works;
+    - "condition": a hypothesis the result needs (log det W is defined for det W > 0),
+      assumed rather than asserted; the numeric check draws inside it.
+
+    Build one with `Remark.checked`, `Remark.stated`, `Remark.prose` or `Remark.condition`;
+    a Derivation refuses a plain string, so every remark's kind is a decision.
+    """
+
+    text: str
+    kind: RemarkKind
+    checked_by: tuple[str, ...] = ()
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in get_args(RemarkKind):
+            raise ValueError(f"a remark is checked, stated, prose or condition, not {self.kind!r}")
+        if not self.text.strip():
+            raise ValueError("a remark needs its text")
+        if (self.kind == "checked") != bool(self.checked_by):
+            raise ValueError(f"only a checked remark names the claims that check it: {self.text!r}")
+        if (self.kind == "stated") != bool(self.source.strip()):
+            raise ValueError(f"only a stated remark gives a source, and it must: {self.text!r}")
+
+    @classmethod
+    def checked(cls, text: str, *claims: Claim | str) -> Remark:
+        """A remark whose formulas the given claims (or claim labels) check."""
+        labels = tuple(c.label if isinstance(c, Claim) else c for c in claims)
+        return cls(text, "checked", checked_by=labels)
+
+    @classmethod
+    def stated(cls, text: str, source: str) -> Remark:
+        """A remark stated from `source` (a citation, or "definition of …"), not checked."""
+        return cls(text, "stated", source=source)
+
+    @classmethod
+    def prose(cls, text: str) -> Remark:
+        return cls(text, "prose")
+
+    @classmethod
+    def condition(cls, text: str) -> Remark:
+        return cls(text, "condition")
+
+    @property
+    def marker(self) -> str:
+        """The words that mark a stated remark, "stated, not checked (source: …)"; else ""."""
+        return f"stated, not checked (source: {self.source})" if self.kind == "stated" else ""
+
+    def __str__(self) -> str:
+        """The remark as one line of text, a stated one followed by its marker."""
+        return f"{self.text} — {self.marker}" if self.marker else self.text
+
+
 @dataclass(frozen=True)
 class ItemCheck:
     label: str
     passed: bool
     max_rel_error: float
     method: str
+
+
+#: What "passed" means: an item passes when its relative error, in float64 and against the
+#: size of the terms each side is summed from, is at most this on every trial (the measure
+#: and the measurements behind the value: derive/check/measure.py).
+TOLERANCE = 1e-11
+#: What the relative error of a check is measured against, as the summary line says it.
+MEASURED = "float64, each side against the size of its terms"
 
 
 @dataclass(frozen=True)
@@ -217,12 +296,9 @@ class CheckReport:
     max_standard_errors: float | None = None
 
     def summary(self) -> str:
-        if self.passed and self.max_standard_errors is not None:
-            return (
-                f"verified: {self.trials} trials, max relative error {self.max_rel_error:.1e}; "
-                f"Monte Carlo expectations within {self.max_standard_errors:.1f} standard "
-                "errors (5 allowed)"
-            )
+        error = (
+            f"max relative error {self.max_rel_error:.1e} ({MEASURED}; tolerance {TOLERANCE:.0e})"
+        )
         if self.passed:
             # Methods other than JAX's (a "reference" claim's numpy.linalg.eigh) are named too;
             # JAX only when an item used it: a claim against jax.grad, or a step whose random
@@ -236,9 +312,13 @@ class CheckReport:
                 how = "against " + " and ".join(["JAX autodiff", *others])
             else:
                 how = " and against ".join(["by evaluation at random inputs", *others])
-            return (
-                f"verified {how}: {self.trials} trials, max relative error {self.max_rel_error:.1e}"
-            )
+            line = f"verified {how}: {self.trials} trials, {error}"
+            if self.max_standard_errors is not None:  # the Monte Carlo items, in their measure
+                line += (
+                    f"; Monte Carlo expectations within {self.max_standard_errors:.1f} standard "
+                    "errors (5 allowed)"
+                )
+            return line
         return f"NOT VERIFIED: {self.failure}"
 
 
@@ -262,12 +342,24 @@ class Derivation:
     claims: tuple[Claim, ...] = ()
     verification: CheckReport | None = None
     name: str = ""
-    remarks: tuple[str, ...] = ()
+    remarks: tuple[Remark, ...] = ()
     # Named shared factors (δ₂ := p − y), each (symbol, expression) in order; a later one may
     # use an earlier one. Printed as "where"; the checker computes each symbol from its
     # expression on every trial. An entry (lhs, rhs, compute) is computed instead by
     # compute(values) -> {name: array}, a numeric method (U, Σ, V of A = UΣVᵀ by an SVD).
     definitions: tuple[tuple[Any, ...], ...] = ()
+    # For a function read in index notation: the results written entry by entry in that
+    # notation (∂f/∂zₖ = softmax(z)ₖ − yₖ), each (lhs, rhs) with its free indices; a claim
+    # checks each against the derivative (derive.latex.index_answer).
+    index_results: tuple[tuple[sp.Basic, sp.Basic], ...] = ()
+
+    def __post_init__(self) -> None:
+        for r in self.remarks:
+            if not isinstance(r, Remark):
+                raise TypeError(
+                    "a remark is a Remark (checked, stated, prose or condition), "
+                    f"not a {type(r).__name__}: {r!r}"
+                )
 
     @property
     def result(self) -> sp.Basic:

@@ -11,6 +11,7 @@ import sympy as sp
 
 from derive.check import check_derivation, check_rule_example, given_of
 from derive.expr import (
+    CommutationMatrix,
     DifferentialSymbol,
     GradientOf,
     MatDifferential,
@@ -262,15 +263,23 @@ def test_jacobian_step_and_claims_with_hessian():
 def test_gradient_with_respect_to_a_matrix_and_hessian_label():
     logdet = sp.log(sp.Determinant(X))
     given = (Given("X", ("n", "n"), ("posdet",)),)
+    # the Hessian with respect to a matrix is n² × n² in the vec layout (vec stacks columns):
+    # −(X⁻¹ ⊗ X⁻ᵀ)K_nn; an n × n matrix offered as the Hessian fails on its shape
+    hessian = sp.MatMul(
+        -1,
+        sp.KroneckerProduct(sp.Inverse(X), T(sp.Inverse(X))),
+        CommutationMatrix(X.shape[0], X.shape[0]),
+    )
     claims = [
         Claim("gradient", "log det", T(sp.Inverse(X)), logdet, ("X",)),
-        Claim("hessian", "no Hessian in a matrix", T(sp.Inverse(X)), logdet, ("X",)),
+        Claim("hessian", "vec-layout Hessian", hessian, logdet, ("X",)),
+        Claim("hessian", "not a Hessian in the vec layout", T(sp.Inverse(X)), logdet, ("X",)),
     ]
     report = check_derivation(
         derivation(claims=claims, given=given, wrt=("X",), objective=logdet), trials=2
     )
-    assert [i.passed for i in report.items] == [True, False]
-    assert "a hessian with respect to a matrix" in report.failure
+    assert [i.passed for i in report.items] == [True, True, False]
+    assert "not a Hessian in the vec layout" in report.failure and "shape" in report.failure
 
 
 def test_symmetric_directions_for_symmetric_symbols():
@@ -361,3 +370,36 @@ def test_importing_the_checker_does_not_import_jax():
         "assert 'jax' not in sys.modules, 'jax imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- issue #15, item 4: a solution is compared in its own layout; a near miss fails -----------
+
+
+def test_a_solution_in_the_wrong_layout_fails_rather_than_being_reshaped():
+    # x̂ written as a row: the solve step and the stationary claim refuse it (as the claim of
+    # a gradient does), instead of reshaping it into the column x is
+    row = T(LS_SOLUTION)
+    normal = T(A) * (A * x - b)
+    step = Step(x, normal, row, ref("Solve, as a row"), relation="solve", wrt=("x",))
+    claim = Claim("stationary", "a row", row, LS, ("x",), (("x", row),))
+    report = check_derivation(derivation([step], [claim], objective=LS), trials=2)
+    assert [i.passed for i in report.items] == [False, False]
+    assert "has shape (1, " in report.failure and "the symbol has (" in report.failure
+
+
+def test_a_solution_off_by_a_relative_1e_10_fails_and_its_error_is_the_slip():
+    near = sp.Rational(10**10 + 1, 10**10) * LS_SOLUTION
+    normal = T(A) * (A * x - b)
+    steps = [
+        Step(x, normal, LS_SOLUTION, ref("Solve"), relation="solve", wrt=("x",)),
+        Step(x, normal, near, ref("Solve, nearly"), relation="solve", wrt=("x",)),
+    ]
+    claims = [
+        Claim("stationary", "right", LS_SOLUTION, LS, ("x",), (("x", LS_SOLUTION),)),
+        Claim("stationary", "near", near, LS, ("x",), (("x", near),)),
+    ]
+    report = check_derivation(derivation(steps, claims, objective=LS), trials=2)
+    assert [i.passed for i in report.items] == [True, False, True, False]
+    # the residual in units of its growth as x̂ moves by a relative h: x̂'s relative error
+    assert all(3e-11 < i.max_rel_error < 3e-10 for i in report.items[1::2])
+    assert all(i.max_rel_error < 1e-13 for i in report.items[::2])

@@ -169,7 +169,7 @@ def test_beta_bernoulli_posterior_is_the_beta_density(built: dict) -> None:
 
     a1, b1 = alpha + k, beta + n - k
     for theta in (0.05, 0.4, 0.93):
-        got = d.function()(theta=theta, **values)
+        got = d.function(0)(theta=theta, **values)  # the posterior density, the first result
         want = theta ** (a1 - 1) * (1 - theta) ** (b1 - 1) / beta_fn(a1, b1)
         assert float(got) == pytest.approx(want, rel=1e-10)
     want = beta_fn(a1, b1) / beta_fn(alpha, beta)

@@ -9,7 +9,7 @@ import sympy as sp
 
 import derive.distributions as distributions
 import derive.families as fm
-from derive.model import Claim, Context, Derivation, Given
+from derive.model import Claim, Context, Derivation, Given, Remark
 from derive.record import Recorder
 from derive.rules import conjugacy as cj
 from derive.rules import loglik as lg
@@ -51,12 +51,23 @@ def build() -> Derivation:
         ("theta",),
     )
     label = distributions.DensityOf("posterior", theta, (data,), kernel / z)  # p(θ | D)
+    k = sp.Sum(pr.x[pr.i], pr.over_data())
     result = r.transform(
         kernel / z,
         cj.CONJUGATE,
         label,
         "Bayes' theorem, p(θ | D) = q(θ)/p(D): the kernel θ^{a−1}(1 − θ)^{b−1} is a Beta "
         "density's, with a = α + k and b = β + n − k",
+    )
+    normalised = Claim(
+        "integral", "the posterior integrates to 1 over θ ∈ (0, 1)", sp.S.One, result, ("theta",)
+    )
+    mean = Claim(
+        "integral",
+        "the posterior mean ∫₀¹ θ p(θ | D) dθ is (α + k)/(α + β + n)",
+        (alpha + k) / (alpha + beta + pr.n),
+        theta * result,
+        ("theta",),
     )
     return Derivation(
         title=TITLE,
@@ -74,19 +85,18 @@ def build() -> Derivation:
         wrt=("theta",),
         steps=tuple(r.steps),
         results=((label, result), (evidence, z)),
-        claims=(
-            Claim(
-                "integral",
-                "the posterior integrates to 1 over θ ∈ (0, 1)",
-                sp.S.One,
-                result,
-                ("theta",),
-            ),
-        ),
+        claims=(normalised, mean),
         remarks=(
-            "conjugacy: the posterior is in the prior's family, so α and β act as prior counts "
-            "of ones and zeros; the posterior mean is (α + k)/(α + β + n)",
-            "integrals over θ ∈ (0, 1) are checked by tanh-sinh quadrature, which is accurate "
-            "even where a shape parameter below 1 makes the density unbounded at 0 or 1",
+            Remark.checked(
+                "conjugacy: the posterior is in the prior's family, so α and β act as prior "
+                "counts of ones and zeros; the posterior mean is (α + k)/(α + β + n)",
+                normalised,
+                mean,
+            ),
+            Remark.prose(
+                "integrals over θ ∈ (0, 1) are checked by tanh-sinh quadrature, which is "
+                "accurate even where a shape parameter below 1 makes the density unbounded at "
+                "0 or 1"
+            ),
         ),
     )

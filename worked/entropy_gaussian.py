@@ -6,7 +6,7 @@ the result against a Monte Carlo estimate of −E[log p(x)]."""
 import sympy as sp
 
 import derive.distributions as distributions
-from derive.model import Claim, Derivation, Given
+from derive.model import Claim, Derivation, Given, Remark
 from derive.record import Recorder
 from derive.rules import expectation as ex
 from derive.rules import loglik as lg
@@ -41,6 +41,14 @@ def build() -> Derivation:
     e = r.transform(e, ex.COMMON_FACTOR, h, "collect the common factor ½")
     result = r.transform(e, ex.LOGDET_COLLECT, h, "d log(2πe) + log det Σ = log det(2πeΣ)")
 
+    # Cookbook (389), in its own form, against the definition
+    cookbook = Claim(
+        "expectation",
+        "Cookbook (389), ln √det(2πΣ) + d/2, against a Monte Carlo estimate of −E[log p(x)]",
+        sp.log(sp.sqrt(sp.Determinant(2 * sp.pi * sigma))) + d / 2,
+        definition,
+        (),
+    )
     return Derivation(
         title=TITLE,
         goal="the differential entropy H = −E[log p(x)] of x ∼ 𝒩(μ, Σ), a d-vector, in closed form",
@@ -57,10 +65,16 @@ def build() -> Derivation:
                 definition,
                 (),
             ),
+            cookbook,
         ),
         remarks=(
-            "the same as the Cookbook's eq. (389), ln √det(2πΣ) + d/2; it does not depend on μ",
-            "the Monte Carlo check draws x ∼ 𝒩(μ, Σ) and passes when the sample mean of "
-            "−log p(x) is within 5 standard errors of the closed form",
+            Remark.checked(
+                "the same as the Cookbook's eq. (389), ln √det(2πΣ) + d/2; it does not depend on μ",
+                cookbook,
+            ),
+            Remark.prose(
+                "the Monte Carlo check draws x ∼ 𝒩(μ, Σ) and passes when the sample mean of "
+                "−log p(x) is within 5 standard errors of the closed form"
+            ),
         ),
     )

@@ -6,7 +6,7 @@ import sympy as sp
 import derive.distributions as distributions
 import derive.families as fm
 from derive.expectation import entries, fisher_information
-from derive.model import Derivation, Given
+from derive.model import Derivation, Given, Remark
 
 NAME = "fisher-gaussian"
 TITLE = "Fisher information of the Gaussian in (μ, σ²)"
@@ -38,11 +38,19 @@ def build() -> Derivation:
         results=entries(by_score) + entries(by_hessian),
         claims=tuple(claims),
         remarks=(
-            "the two forms agree, as the information equality says they must "
-            "(Casella & Berger, Statistical Inference, 2nd ed., Lemma 7.3.11)",
-            "expectations over x ∼ 𝒩(μ, σ²) are checked by Monte Carlo: 200,000 draws, within "
-            "5 standard errors",
-            "the off-diagonal zero says μ and σ² are orthogonal parameters: the estimate of "
-            "one carries no information about the other, to first order",
+            Remark.checked(
+                "the two forms agree, as the information equality says they must "
+                "(Casella & Berger, Statistical Inference, 2nd ed., Lemma 7.3.11)",
+                *claims,
+            ),
+            Remark.prose(
+                "expectations over x ∼ 𝒩(μ, σ²) are checked by Monte Carlo: 200,000 draws, "
+                "within 5 standard errors"
+            ),
+            Remark.stated(
+                "the off-diagonal zero says μ and σ² are orthogonal parameters: the estimate of "
+                "one carries no information about the other, to first order",
+                "D. R. Cox and N. Reid, J. R. Statist. Soc. B 49(1), 1987",
+            ),
         ),
     )

@@ -15,7 +15,7 @@ import sympy as sp
 
 from derive.api import gradient
 from derive.expr import MatScalar
-from derive.model import Claim, Derivation
+from derive.model import Claim, Derivation, Remark
 from derive.record import Recorder
 from derive.rules.constrained import LAGRANGE, LAMBDA, lagrangian
 
@@ -90,10 +90,19 @@ def build() -> Derivation:
         results=(*d.results, stationary),
         claims=(*d.claims, reference),
         remarks=(
-            "A maximum of uᵀSu on the unit sphere is a stationary point of L in u (with "
-            "uᵀu = 1 from ∂L/∂λ = 0).",
-            "Setting ∂L/∂u = 2Su − 2λu to zero gives Su = λu: u is an eigenvector of S.",
-            "At such a point uᵀSu = λuᵀu = λ, so the maximum variance is the largest "
-            "eigenvalue, attained by its eigenvector (the first principal component).",
+            Remark.stated(
+                "A maximum of uᵀSu on the unit sphere is a stationary point of L in u (with "
+                "uᵀu = 1 from ∂L/∂λ = 0)",
+                LAGRANGE.source,
+            ),
+            Remark.checked(
+                "Setting ∂L/∂u = 2Su − 2λu to zero gives Su = λu: u is an eigenvector of S.",
+                *d.claims,
+            ),
+            Remark.checked(
+                "At such a point uᵀSu = λuᵀu = λ, so the maximum variance is the largest "
+                "eigenvalue, attained by its eigenvector (the first principal component).",
+                reference,
+            ),
         ),
     )

@@ -9,7 +9,7 @@ import numpy as np
 import sympy as sp
 
 from derive.errors import InputError
-from derive.model import Claim, Context, Derivation, Given
+from derive.model import Claim, Context, Derivation, Given, Remark
 from derive.record import Recorder
 from derive.rules.constrained import ORTHONORMAL, SVD, svd_substitute
 from derive.rules.transpose import SYMMETRIC, TRANSPOSE_PRODUCT
@@ -94,9 +94,16 @@ def build() -> Derivation:
         claims=(claim,),
         definitions=((REBUILT, A, _svd_factors),),
         remarks=(
-            "AᵀA V = VΣ²: the columns vᵢ of V are eigenvectors of AᵀA with eigenvalues "
-            "λᵢ = σᵢ², so σᵢ = √λᵢ (AᵀA is positive semidefinite).",
-            "From AV = UΣ, each left singular vector is uᵢ = Avᵢ/σᵢ (σᵢ > 0).",
-            "Signs are not unique: vᵢ and uᵢ may both flip; the check compares them up to sign.",
+            Remark.checked(
+                "AᵀA V = VΣ²: the columns vᵢ of V are eigenvectors of AᵀA with eigenvalues "
+                "λᵢ = σᵢ², so σᵢ = √λᵢ (AᵀA is positive semidefinite).",
+                claim,
+            ),
+            Remark.checked(
+                "From AV = UΣ, each left singular vector is uᵢ = Avᵢ/σᵢ (σᵢ > 0).", claim
+            ),
+            Remark.prose(
+                "Signs are not unique: vᵢ and uᵢ may both flip; the check compares them up to sign."
+            ),
         ),
     )

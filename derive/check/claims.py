@@ -1,4 +1,9 @@
-"""Claims, against jax.grad / jax.hessian / jax.jacobian: one `Item` per claim, by its kind."""
+"""Claims, against jax.grad / jax.hessian / jax.jacobian: one `Item` per claim, by its kind.
+
+A derivative claimed is compared with JAX's relative to the size of the claim's terms
+(`derive.check.measure.value_and_size`); a stationary point by the gradient there, against how
+fast that gradient grows as the point moves by a relative h (`derive.check.measure.vanishing`).
+"""
 
 from __future__ import annotations
 
@@ -7,26 +12,23 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import sympy as sp
 
-from derive.check.measure import maxabs, names_read, relative, scale_of, value_of, vanishing
+from derive.check.compiled import derivative
+from derive.check.measure import (
+    STEP,
+    conditioning,
+    direction,
+    names_read,
+    relative,
+    scale_of,
+    substitute,
+    value_and_size,
+    value_of,
+    vanishing,
+)
 from derive.check.relations import Item, broken, integral, pieces, relation_runner
 from derive.check.trial import Trial
-from derive.errors import DeriveError, InputError, ShapeError, UnsupportedError
-from derive.evaluate import evaluate, import_jax
+from derive.errors import DeriveError, InputError, UnsupportedError
 from derive.model import Claim
-
-
-def _jax_function(expr: sp.Basic, w: str, tr_values: Mapping, dims: Mapping, scalar: bool):
-    """expr as a JAX function of the one symbol w, the other symbols fixed."""
-
-    def f(v):
-        out = evaluate(expr, {**tr_values, w: v}, dims, backend="jax")
-        if scalar:
-            if out.size != 1:
-                raise ShapeError(f"the function is not a scalar: shape {tuple(out.shape)}")
-            return out.reshape(())
-        return out
-
-    return f
 
 
 def _claim_runner(claim: Claim, salt: int) -> tuple[Callable, str, str]:
@@ -42,7 +44,7 @@ def _claim_runner(claim: Claim, salt: int) -> tuple[Callable, str, str]:
                 return value_of(e, values, tr.dims)
 
             got, expected = claim.reference(dict(tr.values), value)
-            return relative(np.asarray(got, float), np.asarray(expected, float), 0.0)
+            return relative(np.asarray(got, float), np.asarray(expected, float))
 
         return run, claim.method, "relative error"
     if kind == "expectation":  # E[function] == expr, over the one x ∼ D in function
@@ -57,20 +59,15 @@ def _claim_runner(claim: Claim, salt: int) -> tuple[Callable, str, str]:
         exprs = pieces(claim.expr, wrt, kind)
 
         def run(tr: Trial) -> float:
-            jax = import_jax()
             error = 0.0
             for e, w in zip(exprs, wrt, strict=True):
                 x = tr.values[w]
-                if kind != "gradient" and x.ndim == 2 and x.shape[1] != 1:
-                    raise UnsupportedError(f"a {kind} with respect to a matrix")
-                f = _jax_function(claim.function, w, tr.values, tr.dims, kind != "jacobian")
-                derivative = {"gradient": jax.grad, "hessian": jax.hessian}.get(kind, jax.jacobian)
-                ref = np.asarray(derivative(f)(jax.numpy.asarray(x)))
-                if kind != "gradient":
-                    ref = ref.reshape(ref.size // x.size, x.size)
-                got = value_of(e, tr.values, tr.dims)
-                error = max(error, relative(got, ref, scale_of(tr.values, reads)))
-            return error
+                ref = derivative(kind, claim.function, w, tr.values, tr.dims)
+                if kind != "gradient":  # the vec layout: vec stacks columns (column-major)
+                    ref = ref.reshape(ref.size // x.size, x.size, order="F")
+                got, size = value_and_size(e, tr.values, tr.dims)
+                error = max(error, relative(got, ref, size))
+            return error / conditioning((claim.function, claim.expr), tr.values, tr.dims)
 
         return run, f"jax.{'grad' if kind == 'gradient' else kind}", "relative error"
 
@@ -78,41 +75,34 @@ def _claim_runner(claim: Claim, salt: int) -> tuple[Callable, str, str]:
         (w,) = wrt
 
         def run(tr: Trial) -> float:
-            jax = import_jax()
-            x = tr.values[w]
-            upper = np.triu_indices(x.shape[0])
-            f = _jax_function(claim.function, w, tr.values, tr.dims, True)
-
-            def of_free_entries(u):  # X built from its entries X_ij, i ≤ j
-                t = jax.numpy.zeros(x.shape).at[upper].set(u)
-                return f(t + t.T - jax.numpy.diag(jax.numpy.diag(t)))
-
-            ref = np.asarray(jax.grad(of_free_entries)(jax.numpy.asarray(x[upper])))
-            got = value_of(claim.expr, tr.values, tr.dims)[upper]
-            return relative(got, ref, scale_of(tr.values, reads))
+            upper = np.triu_indices(tr.values[w].shape[0])
+            ref = derivative("symmetric-gradient", claim.function, w, tr.values, tr.dims)
+            got, size = value_and_size(claim.expr, tr.values, tr.dims)
+            error = relative(got[upper], ref, size[upper])
+            return error / conditioning((claim.function, claim.expr), tr.values, tr.dims)
 
         return run, "jax.grad over the entries X_ij, i ≤ j", "relative error"
 
     if kind == "stationary":
 
         def run(tr: Trial) -> float:
-            jax = import_jax()
             values = dict(tr.values)
             for name, e in claim.at:
                 v = value_of(e, values, tr.dims)
-                old = values.get(name)
-                if old is not None and old.size != v.size:
-                    raise ShapeError(f"{name} = {e} has shape {v.shape}, {name} has {old.shape}")
-                values[name] = v if old is None else v.reshape(old.shape)
+                values[name] = substitute(v, values.get(name), f"{name} = {e}")
+            # The solution moved by a relative STEP: how fast the gradient grows from it.
+            scale = scale_of(tr.values, reads)
+            moved = dict(values)
+            for name in [name for name, _ in claim.at] or wrt:
+                moved[name] = values[name] + STEP * direction(values[name], scale)
             error = 0.0
             for w in wrt:
-                grad = jax.grad(_jax_function(claim.function, w, values, tr.dims, True))
-                r = np.asarray(grad(jax.numpy.asarray(values[w])))
-                # The gradient at the random draw measures how large its terms typically are.
-                g0 = jax.grad(_jax_function(claim.function, w, tr.values, tr.dims, True))
-                away = maxabs(np.asarray(g0(jax.numpy.asarray(tr.values[w]))))
-                error = max(error, vanishing(r, max(away, scale_of(values, reads))))
-            return error
+                r, r_moved = (
+                    derivative("gradient", claim.function, w, at, tr.dims) for at in (values, moved)
+                )
+                error = max(error, vanishing(r, (r_moved - r) / STEP))
+            exprs = (claim.function, *(e for _, e in claim.at))
+            return error / conditioning(exprs, values, tr.dims)
 
         return run, "jax.grad at the solution", "scaled error"
     raise UnsupportedError(f"a claim of kind {kind!r}")

@@ -11,16 +11,20 @@ import numpy as np
 import sympy as sp
 
 from derive.check.measure import (
-    FLOOR,
+    STEP,
     TOLERANCE,
+    conditioning,
     conform,
+    direction,
     finite,
     has_differential,
     maxabs,
     names_read,
     relative,
     scale_of,
+    substitute,
     terms_of,
+    value_and_size,
     value_of,
     vanishing,
 )
@@ -42,12 +46,12 @@ class Item:
 
 def _equal(before: sp.Basic, after: sp.Basic, varying: tuple[str, ...], salt: int) -> Callable:
     """before == after at the trial values, differentials as JVPs in the trial directions."""
-    reads = names_read(before, after, varying=varying)
 
     def run(tr: Trial) -> float:
-        a = value_of(before, tr.values, tr.dims, varying)
-        b = value_of(after, tr.values, tr.dims, varying)
-        return relative(a, b, scale_of(tr.values, reads))
+        a, size_a = value_and_size(before, tr.values, tr.dims, varying)
+        b, size_b = value_and_size(after, tr.values, tr.dims, varying)
+        error = relative(a, b, size_a, size_b)
+        return error / conditioning((before, after), tr.values, tr.dims)
 
     return run
 
@@ -61,22 +65,24 @@ def pieces(after: sp.Basic, wrt: tuple[str, ...], what: str) -> tuple[sp.Basic, 
 
 
 def _gradient(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int) -> Callable:
-    """before == Σ tr(G_wᵀ dW) over the symbols w of `wrt`, in random directions dW."""
+    """before == Σ tr(G_wᵀ dW) over the symbols w of `wrt`, in random directions dW; the
+    right side's size is Σ |G_w| |dW| (its products, before they are summed)."""
     if not wrt:
         raise InputError("a gradient step needs the symbol it is taken with respect to")
     grads = pieces(after, wrt, "gradient")
-    reads = names_read(before, after, varying=wrt)
 
     def run(tr: Trial) -> float:
         values = tr.only_directions(wrt)
-        lhs = value_of(before, values, tr.dims, wrt)
-        rhs = 0.0
+        lhs, size_lhs = value_and_size(before, values, tr.dims, wrt)
+        rhs = size_rhs = 0.0
         for g_expr, w in zip(grads, wrt, strict=True):
-            g, dw = value_of(g_expr, values, tr.dims), values["d" + w]
+            (g, size), dw = value_and_size(g_expr, values, tr.dims), values["d" + w]
             if g.shape != dw.shape and not g.size == dw.size == 1:
                 raise ShapeError(f"the gradient has shape {g.shape} but {w} has {dw.shape}")
             rhs = rhs + float(np.sum(g.reshape(dw.shape) * dw))
-        return relative(lhs, np.asarray(rhs), scale_of(values, reads))
+            size_rhs = size_rhs + float(np.sum(size.reshape(dw.shape) * np.abs(dw)))
+        error = relative(lhs, np.asarray(rhs), size_lhs, size_rhs)
+        return error / conditioning((before, after), values, tr.dims)
 
     return run
 
@@ -86,16 +92,38 @@ def _jacobian(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int
     if len(wrt) != 1:
         raise InputError("a Jacobian step is taken with respect to exactly one symbol")
     (w,) = wrt
-    reads = names_read(before, after, varying=wrt)
 
     def run(tr: Trial) -> float:
         values = tr.only_directions(wrt)
-        jac, dx = value_of(after, values, tr.dims), values["d" + w]
-        if dx.ndim == 2 and dx.shape[1] != 1:
-            raise UnsupportedError("a Jacobian with respect to a matrix")
+        (jac, size), dx = value_and_size(after, values, tr.dims), values["d" + w]
+        if dx.ndim == 2 and dx.shape[1] != 1:  # a matrix X: J vec(dX), vec stacking columns
+            dx = dx.reshape(-1, 1, order="F")
         rhs = jac * dx if dx.ndim == 0 else jac @ dx
-        lhs = value_of(before, values, tr.dims, wrt)
-        return relative(lhs, rhs, scale_of(values, reads))
+        size_rhs = size * np.abs(dx) if dx.ndim == 0 else size @ np.abs(dx)
+        lhs, size_lhs = value_and_size(before, values, tr.dims, wrt)
+        error = relative(lhs, rhs, size_lhs, size_rhs)
+        return error / conditioning((before, after), values, tr.dims)
+
+    return run
+
+
+def _hessian(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int) -> Callable:
+    """before == vec(dX)ᵀ H vec(dX) for the one symbol X of `wrt` in a random direction dX
+    (vec stacking columns), and H = Hᵀ: H read off a second differential."""
+    if len(wrt) != 1:
+        raise InputError("a Hessian step is taken with respect to exactly one symbol")
+    (w,) = wrt
+
+    def run(tr: Trial) -> float:
+        values = tr.only_directions(wrt)
+        (h, size), dx = value_and_size(after, values, tr.dims), values["d" + w]
+        dx = dx.reshape(-1, 1, order="F")
+        if h.shape != (dx.size, dx.size):
+            raise ShapeError(f"the Hessian has shape {h.shape}, vec(d{w}) has {dx.size} entries")
+        lhs, size_lhs = value_and_size(before, values, tr.dims, wrt)
+        quadratic = relative(lhs, dx.T @ h @ dx, size_lhs, np.abs(dx).T @ size @ np.abs(dx))
+        error = max(quadratic, relative(h, h.T, size, size.T))
+        return error / conditioning((before, after), values, tr.dims)
 
     return run
 
@@ -103,23 +131,18 @@ def _jacobian(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int
 def _residual(before: sp.Basic, values: Mapping, dims: Mapping) -> tuple[np.ndarray, float]:
     """The value of `before` (lhs − rhs for an equation) and the size of its terms."""
     if isinstance(before, sp.Equality):
-        sides = [(before.lhs, 1.0), (before.rhs, -1.0)]
-    else:
-        sides = [(before, 1.0)]
-    total = None
-    size = 0.0
-    for side, sign in sides:
-        v = value_of(side, values, dims)
-        total = sign * v if total is None else total + sign * v
-        terms = terms_of(side)
-        if len(terms) > 1:
-            size = max([size] + [maxabs(value_of(t, values, dims)) for t in terms])
-        size = max(size, maxabs(v))
-    return total, size
+        (lhs, size_lhs), (rhs, size_rhs) = (
+            value_and_size(side, values, dims) for side in (before.lhs, before.rhs)
+        )
+        return lhs - rhs, max(maxabs(size_lhs), maxabs(size_rhs))
+    total, size = value_and_size(before, values, dims)
+    return total, maxabs(size)
 
 
 def _solve(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int) -> Callable:
-    """`before` vanishes when the parameter wrt[0] is set to `after`."""
+    """`before` vanishes when the parameter θ = wrt[0] is set to θ* = `after`: its residual
+    r(θ*) against the size of its terms and against ``|r(θ* + h u) − r(θ*)| / h``, how fast
+    it grows as θ* moves by a relative h (`derive.check.measure.vanishing`)."""
     if not wrt:
         raise InputError("a solve step names the parameter solved for in wrt")
     theta = wrt[0]
@@ -127,14 +150,13 @@ def _solve(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int) -
 
     def run(tr: Trial) -> float:
         solution = value_of(after, tr.values, tr.dims)
-        old = tr.values.get(theta)
-        if old is not None and solution.size != old.size:
-            raise ShapeError(f"the solution has shape {solution.shape}, {theta} has {old.shape}")
-        values = {**tr.values, theta: solution if old is None else solution.reshape(old.shape)}
+        solution = substitute(solution, tr.values.get(theta), f"the solution for {theta}")
+        values = {**tr.values, theta: solution}
         r, size = _residual(before, values, tr.dims)
-        # The residual away from the solution measures how large its terms typically are.
-        away = maxabs(_residual(before, tr.values, tr.dims)[0]) if old is not None else 0.0
-        return vanishing(r, max(size, away, scale_of(values, reads)))
+        moved = solution + STEP * direction(solution, scale_of(tr.values, reads))
+        r_moved, _ = _residual(before, {**values, theta: moved}, tr.dims)
+        error = vanishing(r, size, (r_moved - r) / STEP)
+        return error / conditioning((before, after), values, tr.dims)
 
     return run
 
@@ -143,19 +165,17 @@ def _constant(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int
     """before − after is the same after the symbols of `wrt` are drawn afresh."""
     if not wrt:
         raise InputError("a constant step names the symbols it is constant in")
-    reads = names_read(before, after)
 
     def run(tr: Trial) -> float:
-        sides = []
+        differences, size, kappa = [], 0.0, 1.0
         for values in (tr.values, tr.redraw(wrt, salt)):
-            b = value_of(before, values, tr.dims)
-            a = value_of(after, values, tr.dims)
-            sides.append(conform(b, a))
-        (b1, a1), (b2, a2) = sides
-        finite(b1, a1, b2, a2)
-        mag = max(maxabs(b1), maxabs(a1), maxabs(b2), maxabs(a2))
-        floor = FLOOR * (1.0 + scale_of(tr.values, reads))
-        return maxabs((b1 - a1) - (b2 - a2)) / max(mag, floor)
+            b, size_b = value_and_size(before, values, tr.dims)
+            a, size_a = value_and_size(after, values, tr.dims)
+            b, a = conform(b, a)
+            differences.append(b - a)
+            size = max(size, maxabs(size_b), maxabs(size_a))
+            kappa = max(kappa, conditioning((before, after), values, tr.dims))
+        return relative(*differences, size) / kappa
 
     return run
 
@@ -165,7 +185,6 @@ def _constrained(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: 
     norm (uᵀu = 1; ‖U‖_F = 1 for a matrix), as where a Lagrangian equals its objective."""
     if not wrt:
         raise InputError("a constrained step names the symbols held to unit norm in wrt")
-    reads = names_read(before, after)
 
     def run(tr: Trial) -> float:
         values = dict(tr.values)
@@ -176,9 +195,9 @@ def _constrained(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: 
             if not norm > 0:
                 raise VerificationError(f"{w} was drawn as zero and cannot be normalised")
             values[w] = values[w] / norm
-        a = value_of(before, values, tr.dims)
-        b = value_of(after, values, tr.dims)
-        return relative(a, b, scale_of(values, reads))
+        a, size_a = value_and_size(before, values, tr.dims)
+        b, size_b = value_and_size(after, values, tr.dims)
+        return relative(a, b, size_a, size_b) / conditioning((before, after), values, tr.dims)
 
     return run
 
@@ -198,29 +217,39 @@ def _sides(before: sp.Basic, after: sp.Basic):
     return b[0], a[0], var, dist
 
 
+def _integrand(
+    f: sp.Basic, var: sp.Symbol, xs: np.ndarray, tr: Trial, wrt: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The integrand f at each draw of x, and its size Σ_t |t| over its top-level summands."""
+    from derive.check.compiled import values_at
+
+    parts = [values_at(t, var, xs, tr.values, tr.dims, wrt) for t in terms_of(f)]
+    finite(*parts)
+    return sum(parts[1:], parts[0]), sum((np.abs(p) for p in parts[1:]), np.abs(parts[0]))
+
+
 def _expectation(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int):
     """E[before] == E[after] over x ∼ D: exactly for a Bernoulli, else within MC_SIGMAS
     standard errors of a Monte Carlo mean of the integrands' difference (common draws)."""
-    from derive.integrate import MC_DRAWS, MC_SIGMAS, draw_from, values_at
+    from derive.check.compiled import draw_from
+    from derive.integrate import MC_DRAWS, MC_SIGMAS
     from derive.rules.expectation import Bernoulli
 
     fb, fa, var, dist = _sides(before, after)
-    reads = names_read(before, after, varying=wrt)
     exact = isinstance(dist, Bernoulli)
 
     def run(tr: Trial) -> float:
         rng = np.random.default_rng([tr.seed, tr.index, salt, 17])
         xs, weights = draw_from(dist, tr.values, tr.dims, rng, MC_DRAWS)
-        zb = values_at(fb, var, xs, tr.values, tr.dims, wrt)
-        za = values_at(fa, var, xs, tr.values, tr.dims, wrt)
-        finite(zb, za)
-        scale = scale_of(tr.values, reads)
-        if exact:
-            return relative(np.dot(weights, zb), np.dot(weights, za), scale)
+        zb, size_b = _integrand(fb, var, xs, tr, wrt)
+        za, size_a = _integrand(fa, var, xs, tr, wrt)
+        if exact:  # the weights are probabilities: Σ w |z| is the size of Σ w z
+            return relative(weights @ zb, weights @ za, weights @ size_b, weights @ size_a)
         z = zb - za
         se = float(np.std(z, ddof=1)) / math.sqrt(z.size)
         # An exact pointwise identity has se = 0: rounding then decides, as for "equal".
-        return abs(float(np.mean(z))) / (se + TOLERANCE / MC_SIGMAS * (1.0 + scale))
+        size = float(np.mean(np.maximum(size_b, size_a)))
+        return abs(float(np.mean(z))) / (se + TOLERANCE / MC_SIGMAS * size)
 
     if exact:
         return run, "exact expectation (enumeration)", "relative error"
@@ -230,17 +259,17 @@ def _expectation(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: 
 def _pointwise(before: sp.Basic, after: sp.Basic, wrt: tuple[str, ...], salt: int):
     """The integrands of before and after agree at draws of x ∼ D (every outcome of a
     Bernoulli), so the expectations agree."""
-    from derive.integrate import POINTWISE_DRAWS, draw_from, values_at
+    from derive.check.compiled import draw_from
+    from derive.integrate import POINTWISE_DRAWS
 
     fb, fa, var, dist = _sides(before, after)
-    reads = names_read(before, after, varying=wrt)
 
     def run(tr: Trial) -> float:
         rng = np.random.default_rng([tr.seed, tr.index, salt, 19])
         xs, _ = draw_from(dist, tr.values, tr.dims, rng, POINTWISE_DRAWS)
-        zb = values_at(fb, var, xs, tr.values, tr.dims, wrt)
-        za = values_at(fa, var, xs, tr.values, tr.dims, wrt)
-        return relative(zb, za, scale_of(tr.values, reads))
+        zb, size_b = _integrand(fb, var, xs, tr, wrt)
+        za, size_a = _integrand(fa, var, xs, tr, wrt)
+        return relative(zb, za, size_b, size_a)
 
     return run, "integrands at draws of x", "relative error"
 
@@ -253,22 +282,28 @@ _EXPECTATION_RELATIONS: dict[str, Callable] = {
 
 
 def integral(function: sp.Basic, expr: sp.Basic, wrt: tuple[str, ...]):
-    """∫₀¹ function dθ == expr, θ = wrt[0], by tanh-sinh quadrature (derive.integrate)."""
+    """∫₀¹ function dθ == expr, θ = wrt[0], by tanh-sinh quadrature (derive.integrate); the
+    size of the quadrature is ∫₀¹ |function| dθ by the same rule."""
     from derive.integrate import integrate_unit
 
     if len(wrt) != 1:
         raise InputError("an integral claim names the one variable of integration in wrt")
     (theta,) = wrt
-    reads = names_read(function, expr)
 
     def run(tr: Trial) -> float:
-        from derive.integrate import values_at
+        from derive.check.compiled import values_at
 
         var = sp.Symbol(theta)
-        total = integrate_unit(lambda t: values_at(function, var, t, tr.values, tr.dims))
-        return relative(
-            np.asarray(total), value_of(expr, tr.values, tr.dims), scale_of(tr.values, reads)
-        )
+        seen: list[np.ndarray] = []
+
+        def integrand(t: np.ndarray) -> np.ndarray:
+            seen.append(values_at(function, var, t, tr.values, tr.dims))
+            return seen[-1]
+
+        total = integrate_unit(integrand)
+        size = integrate_unit(lambda t: np.abs(seen[-1]))
+        value, size_expr = value_and_size(expr, tr.values, tr.dims)
+        return relative(np.asarray(total), value, size, size_expr)
 
     return run, "tanh-sinh quadrature over (0, 1)", "relative error"
 
@@ -283,17 +318,19 @@ def _symmetric_gradient(
     if len(wrt) != 1:
         raise InputError("a symmetric gradient is taken with respect to exactly one matrix")
     (w,) = wrt
-    reads = names_read(before, after, varying=wrt)
 
     def run(tr: Trial) -> float:
         values = tr.only_directions(wrt)
         dw = values["d" + w]
         if dw.ndim != 2 or dw.shape[0] != dw.shape[1] or not np.allclose(dw, dw.T):
             raise UnsupportedError(f"a symmetric gradient with respect to {w}, not symmetric")
-        s = value_of(after, values, tr.dims).reshape(dw.shape)
+        s, size = (a.reshape(dw.shape) for a in value_and_size(after, values, tr.dims))
         upper = np.triu_indices(dw.shape[0])
         rhs = np.asarray(float(np.sum(s[upper] * dw[upper])))
-        return relative(value_of(before, values, tr.dims, wrt), rhs, scale_of(values, reads))
+        size_rhs = float(np.sum(size[upper] * np.abs(dw[upper])))
+        lhs, size_lhs = value_and_size(before, values, tr.dims, wrt)
+        error = relative(lhs, rhs, size_lhs, size_rhs)
+        return error / conditioning((before, after), values, tr.dims)
 
     return run
 
@@ -307,6 +344,7 @@ _RELATIONS: dict[str, tuple[Callable, str, str]] = {
         "relative error",
     ),
     "jacobian": (_jacobian, "J dx, dx random", "relative error"),
+    "hessian": (_hessian, "vec(dX)ᵀ H vec(dX), dX random; H = Hᵀ", "relative error"),
     "solve": (_solve, "substitution", "scaled error"),
     "constant": (_constant, "redraw", "relative error"),
     "constrained": (_constrained, "evaluation at unit-norm points", "relative error"),

@@ -3,7 +3,8 @@
 `mle_derivation(family)` for any of `families()` (`mle`: the scalar families through the
 i.i.d. `pipeline` and its `second_order` check; `regression`, `mvn` and `categorical` with
 matrix parameters, built on `matrix`); `map_derivation` (`map_estimate`). The symbols they are
-written in are in `symbols`, the record of steps and claims they share in `steps`.
+written in are in `symbols`, the record of steps and claims they share in `steps`, and the
+claims that check their remarks (definiteness, values at the estimates) in `side_claims`.
 """
 
 from derive.likelihood.map_estimate import map_derivation

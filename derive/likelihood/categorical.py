@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
-from derive.expr import GradientOf, MatScalar
+from derive.expr import GradientOf, MatScalar, elementwise
 from derive.likelihood.matrix import Steps, model_given, nll_from
+from derive.likelihood.side_claims import positive_definite
 from derive.likelihood.symbols import hat, hat_matrix
-from derive.model import Claim, Context, Derivation
+from derive.model import Claim, Context, Derivation, Remark
 from derive.rules import constrained as cs
 from derive.rules import optimum as opt
 from derive.rules import probability as pr
@@ -152,7 +153,33 @@ def categorical() -> Derivation:
         "at λ = λ̂ = n: nπ = Y𝟏, so π̂ = (1/n)Y𝟏, π̂ₖ = nₖ/n, the fraction of the observations "
         "in class k",
     )
-    b.claims.append(_simplex_claim(Y, pi, lam, pi_hat, g, objective))
+    simplex = _simplex_claim(Y, pi, lam, pi_hat, g, objective)
+    # the remarks' Hessian diag(nₖ/πₖ²), nₖ = (Y𝟏)ₖ, and the NLL as n times a cross-entropy
+    counts = sp.MatMul(Y, rg.ones(pr.n))
+    stated = sp.DiagMatrix(sp.HadamardProduct(counts, sp.HadamardPower(pi, -2)))
+    hessian = Claim(
+        "jacobian",
+        "∂²NLL/∂π∂πᵀ = diag(nₖ/πₖ²), the Jacobian of ∂ℒ/∂π against jax.jacobian",
+        stated,
+        g,
+        ("pi",),
+    )
+    semidefinite = positive_definite(
+        "diag(nₖ/πₖ²) is positive semidefinite (numpy.linalg.eigvalsh)",
+        stated,
+        -objective,
+        ("pi",),
+        strict=False,
+    )
+    cross_entropy = -pr.n * MatScalar(sp.MatMul(sp.Transpose(pi_hat), elementwise(sp.log, pi)))
+    times_n = Claim(
+        "constant",
+        "NLL − n·H(π̂, π), H(π̂, π) = −π̂ᵀ log π, does not depend on π",
+        cross_entropy,
+        -objective,
+        ("pi",),
+    )
+    b.claims += [simplex, hessian, semidefinite, times_n]
     return Derivation(
         title="Maximum likelihood for the categorical distribution",
         goal=(
@@ -172,15 +199,26 @@ def categorical() -> Derivation:
         claims=tuple(b.claims),
         name="categorical-mle",
         remarks=(
-            "second-order check: the NLL −∑ₖ nₖ log πₖ is convex in π (its Hessian "
-            "diag(nₖ/πₖ²) is positive semidefinite) and the constraint 𝟏ᵀπ = 1 is linear, so "
-            "the stationary point of the Lagrangian is the minimum of the NLL on the simplex: "
-            "the maximum of the likelihood",
-            "π̂ = (1/n)Y𝟏, π̂ₖ = nₖ/n: the fraction of the observations in class k; the "
-            "multiplier is λ̂ = n. A class never observed gets π̂ₖ = 0, on the boundary of the "
-            "simplex, where λπₖ = nₖ still holds but ∂ℒ/∂πₖ is not defined",
-            "the NLL is n times the cross-entropy between the empirical class frequencies "
-            "π̂ and π, so maximum likelihood here is minimising the cross-entropy loss",
+            Remark.checked(
+                "second-order check: the NLL −∑ₖ nₖ log πₖ is convex in π (its Hessian "
+                "diag(nₖ/πₖ²) is positive semidefinite) and the constraint 𝟏ᵀπ = 1 is linear, "
+                "so the stationary point of the Lagrangian is the minimum of the NLL on the "
+                "simplex: the maximum of the likelihood",
+                hessian,
+                semidefinite,
+                simplex,
+            ),
+            Remark.checked(
+                "π̂ = (1/n)Y𝟏, π̂ₖ = nₖ/n: the fraction of the observations in class k; the "
+                "multiplier is λ̂ = n. A class never observed gets π̂ₖ = 0, on the boundary of "
+                "the simplex, where λπₖ = nₖ still holds but ∂ℒ/∂πₖ is not defined",
+                simplex,
+            ),
+            Remark.checked(
+                "the NLL is n times the cross-entropy between the empirical class frequencies "
+                "π̂ and π, so maximum likelihood here is minimising the cross-entropy loss",
+                times_n,
+            ),
         ),
     )
 

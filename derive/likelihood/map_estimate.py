@@ -6,11 +6,12 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.errors import UnknownNameError, UnsupportedError
-from derive.expr import GradientOf
-from derive.likelihood.matrix import X_DATA, Y_DATA, Steps, W, model_given
+from derive.expr import GradientOf, MatScalar, elementwise, ones
+from derive.likelihood.matrix import X_DATA, Y_DATA, D, Steps, W, model_given
 from derive.likelihood.mle import families
+from derive.likelihood.side_claims import positive_definite
 from derive.likelihood.symbols import hat_matrix
-from derive.model import Claim, Context, Derivation
+from derive.model import Claim, Context, Derivation, Remark
 from derive.rules import optimum as opt
 from derive.rules import probability as pr
 from derive.rules import regression as rg
@@ -20,6 +21,8 @@ TAU2 = sp.Symbol("tau^2", positive=True)
 B_SCALE = sp.Symbol("b", positive=True)
 
 PRIORS = {"gaussian": TAU2, "laplace": B_SCALE}
+
+ESL = "T. Hastie, R. Tibshirani and J. Friedman, The Elements of Statistical Learning, 2nd ed."
 
 
 def map_derivation(family: str, prior: str = "gaussian") -> Derivation:
@@ -77,7 +80,8 @@ def map_derivation(family: str, prior: str = "gaussian") -> Derivation:
     )
     g, _, g_steps, _ = b.engine(kept, "w", lhs)
     b.include(g_steps)
-    b.claims.append(Claim("gradient", "the gradient against jax.grad", g, -objective, ("w",)))
+    gradient = Claim("gradient", "the gradient against jax.grad", g, -objective, ("w",))
+    b.claims.append(gradient)
     given = model_given(
         ("X", ("n", "d"), (), "data"),
         ("y", ("n",), (), "data"),
@@ -99,32 +103,72 @@ def map_derivation(family: str, prior: str = "gaussian") -> Derivation:
             "set the gradient to zero: (XᵀX + (σ²/τ²)I)w = Xᵀy; XᵀX + λI is positive definite "
             "for λ = σ²/τ² > 0, so it is invertible even when XᵀX is not",
         )
-        b.claims.append(
-            Claim(
-                "stationary",
-                "the gradient of the log-posterior vanishes at ŵ",
-                objective,
-                objective,
-                ("w",),
-                (("w", w_hat),),
-            )
+        stationary = Claim(
+            "stationary",
+            "the gradient of the log-posterior vanishes at ŵ",
+            objective,
+            objective,
+            ("w",),
+            (("w", w_hat),),
         )
+        # the Hessian the remark states, as the Jacobian of the checked gradient (far cheaper
+        # for JAX than the Hessian of the log-posterior), and positive definite
+        stated = sp.MatAdd(
+            sp.MatMul(1 / s2, sp.Transpose(X), X), sp.MatMul(1 / scale, sp.Identity(D))
+        )
+        hessian = Claim(
+            "jacobian",
+            "∂²/∂w∂wᵀ = XᵀX/σ² + I/τ², the Jacobian of the gradient against jax.jacobian",
+            stated,
+            g,
+            ("w",),
+        )
+        definite = positive_definite(
+            "XᵀX/σ² + I/τ² is positive definite (numpy.linalg.eigvalsh)", stated, -objective, ("w",)
+        )
+        b.claims += [stationary, hessian, definite]
         results = ((hat_matrix(w), w_hat),)
         remarks = (
-            "ridge regression: ŵ = (XᵀX + λI)⁻¹Xᵀy with λ = σ²/τ²; a broader prior (τ² → ∞) "
-            "gives back least squares",
-            "second-order check: the Hessian of −log p(w | y, X) is XᵀX/σ² + I/τ², positive "
-            "definite, so ŵ is the unique maximum of the posterior",
+            Remark.checked("ridge regression: ŵ = (XᵀX + λI)⁻¹Xᵀy with λ = σ²/τ²", stationary),
+            Remark.stated(
+                "a broader prior (τ² → ∞, so λ → 0) gives back least squares",
+                f"{ESL}, §3.4.1",
+            ),
+            Remark.checked(
+                "second-order check: the Hessian of −log p(w | y, X) is XᵀX/σ² + I/τ², positive "
+                "definite, so ŵ is the unique maximum of the posterior",
+                hessian,
+                definite,
+            ),
         )
     else:
         results = ((GradientOf(lhs, w), g),)
+        # ½‖y − Xw‖² + λ‖w‖₁ with λ = σ²/b is σ² times −log p(w | y, X), up to a constant in w
+        residual = sp.MatAdd(y, sp.MatMul(-1, X, w))
+        l1 = MatScalar(sp.MatMul(sp.Transpose(ones(D)), elementwise(sp.Abs, w)))
+        lasso = MatScalar(sp.MatMul(sp.Transpose(residual), residual)) / 2 + s2 / scale * l1
+        scaled = Claim(
+            "constant",
+            "σ²·(−log p(w | y, X)) − (½‖y − Xw‖² + (σ²/b)‖w‖₁) does not depend on w",
+            lasso,
+            -s2 * objective,
+            ("w",),
+        )
+        b.claims.append(scaled)
         remarks = (
-            "no closed form: the L1 term ‖w‖₁ is not differentiable where a weight is 0, and "
-            "the stationarity condition (1/σ²)Xᵀ(Xw − y) + sign(w)/b = 0 mixes a linear term "
-            "with signs; the gradient above holds wherever no wⱼ is 0 (a subgradient, with "
-            "sign(0) ∈ [−1, 1], at 0). The estimate is found iteratively (coordinate descent, "
-            "proximal gradient / soft-thresholding), and some weights come out exactly 0",
-            "lasso: minimise ½‖y − Xw‖² + λ‖w‖₁ with λ = σ²/b",
+            Remark.checked(
+                "no closed form: the stationarity condition (1/σ²)Xᵀ(Xw − y) + sign(w)/b = 0 "
+                "mixes a linear term with signs; the gradient above holds wherever no wⱼ is 0",
+                gradient,
+            ),
+            Remark.stated(
+                "the L1 term ‖w‖₁ is not differentiable where a weight is 0; there the condition "
+                "holds with a subgradient, sign(0) ∈ [−1, 1]. The estimate is found iteratively "
+                "(coordinate descent, proximal gradient / soft-thresholding), and some weights "
+                "come out exactly 0",
+                f"{ESL}, §3.4.2; R. Tibshirani, J. R. Statist. Soc. B 58(1), 1996",
+            ),
+            Remark.checked("lasso: minimise ½‖y − Xw‖² + λ‖w‖₁ with λ = σ²/b", scaled),
         )
     return Derivation(
         title=f"MAP estimate for linear regression with a {prior} prior",

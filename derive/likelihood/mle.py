@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING
 import sympy as sp
 
 import derive.families as fm
+from derive.distributions import Expectation
 from derive.errors import InputError, UnknownNameError
 from derive.likelihood.categorical import categorical
 from derive.likelihood.mvn import mvn
 from derive.likelihood.pipeline import Builder
 from derive.likelihood.regression import linear_regression, logistic_regression
-from derive.likelihood.second_order import hessian_at_estimates, second_order_remark
+from derive.likelihood.second_order import second_order, unicode
 from derive.likelihood.symbols import hat, hat_name
-from derive.model import Claim, Derivation, Given
+from derive.model import Claim, Derivation, Given, Remark
 from derive.rules import probability as pr
 
 if TYPE_CHECKING:  # numpy is imported only when a check runs
@@ -47,7 +48,8 @@ def _minimiser_claim(
     The reference compares θ̂ with ``numpy.median`` of the data, the derivative ∂NLL/∂θ at θ̂
     with 0, and NLL(θ̂) with the least NLL at θ̂ ± PERTURBATIONS and at every observation (a
     piecewise-linear convex function is least at a data point), the other parameters at their
-    random values.
+    random values; for an even number of observations, also with the NLL at a point between
+    the two middle ones (where every point minimises it).
     """
     name = theta.name
 
@@ -62,20 +64,39 @@ def _minimiser_claim(
         points += [float(v) for v in np.ravel(values["x"])]
         for p in points:
             least = min(least, float(value(nll, {**values, name: np.asarray(p)})))
-        derived = np.array([at, slope, float(value(nll, moved))])
-        expected = np.array([float(np.median(values["x"])), 0.0, least])
-        return derived, expected
+        derived = [at, slope, float(value(nll, moved))]
+        expected = [float(np.median(values["x"])), 0.0, least]
+        data = np.sort(np.ravel(values["x"]))
+        if data.size % 2 == 0:  # 0.3 of the way between the two middle observations
+            middle = data[data.size // 2 - 1 : data.size // 2 + 1]
+            between = {**values, name: np.asarray(0.7 * middle[0] + 0.3 * middle[1])}
+            derived.append(float(value(nll, between)))
+            expected.append(least)
+        return np.array(derived), np.array(expected)
 
     shown, hatted = fam.show(name), hat_name(fam, theta)
     return Claim(
         "reference",
         f"{hatted} is the median of the data (numpy.median), ∂NLL/∂{shown} vanishes there, "
-        f"and the NLL is no larger at perturbed {shown} or at any observation",
+        f"and the NLL is no larger at perturbed {shown} or at any observation (for even n, "
+        "and the same between the two middle ones)",
         estimate,
         nll,
         (name,),
         method="numpy.median",
         reference=reference,
+    )
+
+
+def _mean_claim(fam: fm.Family, theta: sp.Symbol, estimate: sp.Expr) -> Claim:
+    """E[θ̂] = fam.means[θ] over samples x ∼ fam.sample, by Monte Carlo (σ̂² is biased)."""
+    mean = fam.means[theta.name]
+    return Claim(
+        "expectation",
+        f"E[{hat_name(fam, theta)}] = {unicode(fam, mean)} over samples x of n observations",
+        mean,
+        Expectation(estimate, pr.x, fam.sample),
+        (),
     )
 
 
@@ -116,31 +137,39 @@ def mle_derivation(family: str, **options: object) -> Derivation:
     grads = {theta: b.gradient(nll, objective, theta) for theta in fam.params}
     estimates = b.solve(grads)
     hess = b.second_order(grads)
+    hessian_claim, second_order_remark = second_order(
+        fam, hess, b.partial, estimates, b.second_claims, nll
+    )
 
     names = [t.name for t in fam.params]
     shown = ", ".join(fam.show(t) for t in names)
     hatted = ", ".join(hat_name(fam, t) for t in fam.params)
     smooth = [t.name for t in fam.smooth]
     which = "" if len(smooth) == len(names) else f" in {', '.join(map(fam.show, smooth))}"
-    b.claims.append(
-        Claim(
-            "stationary",
-            f"the gradient of the log-likelihood{which} vanishes at ({hatted})",
-            ell,
-            objective,
-            tuple(smooth),
-            tuple((t.name, estimates[t]) for t in fam.params),
-        )
+    stationary = Claim(
+        "stationary",
+        f"the gradient of the log-likelihood{which} vanishes at ({hatted})",
+        ell,
+        objective,
+        tuple(smooth),
+        tuple((t.name, estimates[t]) for t in fam.params),
     )
-    for theta in fam.params:
-        if theta.name in fam.nonsmooth:
-            b.claims.append(_minimiser_claim(fam, theta, nll, grads[theta], estimates[theta]))
-
-    remarks = [
-        second_order_remark(fam, hessian_at_estimates(fam, hess, b.partial)),
-        *fam.remarks,
-        "; ".join(fam.estimators[t] for t in names),
+    minimisers = [
+        _minimiser_claim(fam, theta, nll, grads[theta], estimates[theta])
+        for theta in fam.params
+        if theta.name in fam.nonsmooth
     ]
+    means = [
+        _mean_claim(fam, theta, estimates[theta]) for theta in fam.params if theta.name in fam.means
+    ]
+    b.claims += [stationary, *minimisers, hessian_claim, *means]
+
+    remarks = [second_order_remark]
+    if fam.minimiser_remark:
+        remarks.append(Remark.checked(fam.minimiser_remark, *minimisers))
+    remarks.append(
+        Remark.checked("; ".join(fam.estimators[t] for t in names), stationary, *minimisers, *means)
+    )
     return Derivation(
         title=f"Maximum likelihood for {fam.title}",
         goal=(

@@ -47,6 +47,8 @@ class Builder(Recording):
         self.fam = fam
         #: each θ̂ as solved from its own equation ∂NLL/∂θ = 0, the other θ held fixed
         self.partial: dict[sp.Symbol, sp.Expr] = {}
+        #: the claims checking each second derivative against jax.grad (`second_order`)
+        self.second_claims: list[Claim] = []
 
     def show(self, theta: sp.Symbol) -> str:
         return self.fam.show(theta.name)
@@ -216,8 +218,8 @@ class Builder(Recording):
                     f"{what}: differentiate ∂NLL/∂{self.show(a)} with respect to {self.show(b)}"
                     " (for the second-order check)",
                 )
-                self.claims.append(
-                    Claim("gradient", f"{what} against jax.grad", h, grads[a], (b.name,))
-                )
+                claim = Claim("gradient", f"{what} against jax.grad", h, grads[a], (b.name,))
+                self.claims.append(claim)
+                self.second_claims.append(claim)
                 hess[(a, b)] = h
         return hess

@@ -3,16 +3,63 @@ regression (no closed form: the gradient and Hessian for Newton's method)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sympy as sp
 
+from derive.distributions import Expectation, Normal
 from derive.expr import GradientOf, HessianOf
 from derive.likelihood.matrix import X_DATA, Y_DATA, D, Steps, W, model_given, nll_from
+from derive.likelihood.side_claims import agreement, at_point, definiteness
 from derive.likelihood.symbols import NLL, hat, hat_matrix
-from derive.model import Claim, Derivation
+from derive.model import Claim, Derivation, Remark
 from derive.rules import optimum as opt
 from derive.rules import probability as pr
 from derive.rules import regression as rg
 from derive.rules import stationary as st
+
+if TYPE_CHECKING:  # numpy is imported only when a check runs
+    import numpy as np
+
+N = pr.n
+
+
+def _second_order_at_estimates(parts: dict[str, sp.Basic], at: tuple) -> Claim:
+    """At (ŵ, σ̂²) of a random sample: the remark's XᵀX/σ̂² against the derived ∂²NLL/∂w∂wᵀ,
+    its cross derivative Xᵀ(y − Xŵ)/σ̂⁴ against 0 (the size of Xᵀy/σ̂⁴ is what cancels), its
+    n/(2σ̂⁴) against the derived ∂²NLL/∂(σ²)²; and the Hessian assembled from the derived
+    blocks positive definite (numpy.linalg.eigvalsh)."""
+
+    def reference(values: dict, value) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np  # only when checking
+
+        moved = at_point(values, value, at)
+        ww, cross, s2s2 = (
+            np.asarray(value(parts[k], moved), float) for k in ("ww", "cross", "s2s2")
+        )
+        stated_ww = value(parts["stated_ww"], moved)
+        stated_cross = value(parts["stated_cross"], moved)
+        terms = float(np.abs(value(parts["terms"], moved)).max())
+        hessian = np.block([[ww, cross.reshape(-1, 1)], [cross.reshape(1, -1), s2s2.reshape(1, 1)]])
+        derived, expected = agreement(
+            (stated_ww, ww, 0.0),
+            (stated_cross, np.zeros_like(cross), terms),
+            (value(parts["stated_s2s2"], moved), s2s2, 0.0),
+        )
+        return np.append(derived, definiteness(hessian, strict=True)), np.append(expected, 1.0)
+
+    return Claim(
+        "reference",
+        "at (ŵ, σ̂²): ∂²NLL/∂w∂wᵀ = XᵀX/σ̂², ∂²NLL/∂w∂σ² = Xᵀ(y − Xŵ)/σ̂⁴ = 0, "
+        "∂²NLL/∂(σ²)² = n/(2σ̂⁴), and the Hessian in (w, σ²) is positive definite "
+        "(numpy.linalg.eigvalsh)",
+        parts["stated_ww"],
+        parts["ww"],
+        ("w", "sigma^2"),
+        at=at,
+        method="numpy.linalg.eigvalsh",
+        reference=reference,
+    )
 
 
 def linear_regression() -> Derivation:
@@ -64,7 +111,8 @@ def linear_regression() -> Derivation:
         "squared residual",
     )
     b.include(h_steps)
-    b.claims.append(Claim("hessian", "∂²NLL/∂w∂wᵀ against jax.hessian", h, -objective, ("w",)))
+    hessian = Claim("hessian", "∂²NLL/∂w∂wᵀ against jax.hessian", h, -objective, ("w",))
+    b.claims.append(hessian)
     h_s2 = b.derivative(
         g_s2,
         s2,
@@ -72,23 +120,43 @@ def linear_regression() -> Derivation:
         opt.SECOND_ORDER,
         "∂²NLL/∂(σ²)²: differentiate ∂NLL/∂σ² with respect to σ² (for the second-order check)",
     )
-    b.claims.append(Claim("gradient", "∂²NLL/∂(σ²)² against jax.grad", h_s2, g_s2, ("sigma^2",)))
+    h_s2_claim = Claim("gradient", "∂²NLL/∂(σ²)² against jax.grad", h_s2, g_s2, ("sigma^2",))
+    b.claims.append(h_s2_claim)
     # The cross derivative the remark states, ∂²NLL/∂w∂σ² = Xᵀ(y − Xw)/σ⁴, checked as the
     # gradient in w of ∂NLL/∂σ² (mixed partials agree), at every w, not only at ŵ.
     cross = sp.MatMul(1 / s2**2, sp.Transpose(X), st.residual(y, X, w))
-    b.claims.append(
-        Claim("gradient", "∂²NLL/∂w∂σ² = Xᵀ(y − Xw)/σ⁴ against jax.grad", cross, g_s2, ("w",))
+    cross_claim = Claim(
+        "gradient", "∂²NLL/∂w∂σ² = Xᵀ(y − Xw)/σ⁴ against jax.grad", cross, g_s2, ("w",)
     )
-    b.claims.append(
-        Claim(
-            "stationary",
-            "the gradient of the log-likelihood vanishes at (ŵ, σ̂²)",
-            objective,
-            objective,
-            ("w", "sigma^2"),
-            (("w", w_hat), ("sigma^2", s2_hat)),
-        )
+    b.claims.append(cross_claim)
+    at = (("w", w_hat), ("sigma^2", s2_hat))
+    stationary = Claim(
+        "stationary",
+        "the gradient of the log-likelihood vanishes at (ŵ, σ̂²)",
+        objective,
+        objective,
+        ("w", "sigma^2"),
+        at,
     )
+    parts = {
+        "ww": h,
+        "cross": cross,
+        "s2s2": h_s2,
+        "stated_ww": sp.MatMul(1 / s2, sp.Transpose(X), X),
+        "stated_cross": cross,
+        "stated_s2s2": N / (2 * s2**2),
+        "terms": sp.MatMul(1 / s2**2, sp.Transpose(X), y),
+    }
+    at_estimates = _second_order_at_estimates(parts, at)
+    # σ̂² is biased: over y ∼ 𝒩(Xw, σ²I), E[σ̂²] = (n − d)σ²/n
+    bias = Claim(
+        "expectation",
+        "E[σ̂²] = (n − d)σ²/n over y ∼ 𝒩(Xw, σ²I)",
+        (N - D) * s2 / N,
+        Expectation(s2_hat, y, Normal(sp.MatMul(X, w), s2 * sp.Identity(N))),
+        (),
+    )
+    b.claims += [stationary, at_estimates, bias]
     return Derivation(
         title="Maximum likelihood for linear regression",
         goal=(
@@ -108,12 +176,23 @@ def linear_regression() -> Derivation:
         claims=tuple(b.claims),
         name="linear-regression-mle",
         remarks=(
-            "second-order check: ∂²NLL/∂w∂wᵀ = XᵀX/σ² is positive definite when X has full "
-            "column rank; at (ŵ, σ̂²) the cross derivative ∂²NLL/∂w∂σ² = Xᵀ(y − Xŵ)/σ̂⁴ "
-            "vanishes by the normal equations and ∂²NLL/∂(σ²)² = n/(2σ̂⁴) > 0, so the "
-            "Hessian is positive definite: a maximum of the likelihood",
-            "ŵ = (XᵀX)⁻¹Xᵀy, the ordinary least-squares solution; σ̂² = (1/n)‖y − Xŵ‖², "
-            "the mean squared residual (biased: the unbiased estimate divides by n − d)",
+            Remark.checked(
+                "second-order check: ∂²NLL/∂w∂wᵀ = XᵀX/σ² is positive definite when X has "
+                "full column rank; at (ŵ, σ̂²) the cross derivative ∂²NLL/∂w∂σ² = "
+                "Xᵀ(y − Xŵ)/σ̂⁴ vanishes by the normal equations and ∂²NLL/∂(σ²)² = "
+                "n/(2σ̂⁴) > 0, so the Hessian is positive definite: a maximum of the likelihood",
+                hessian,
+                h_s2_claim,
+                cross_claim,
+                at_estimates,
+            ),
+            Remark.checked(
+                "ŵ = (XᵀX)⁻¹Xᵀy, the ordinary least-squares solution; σ̂² = (1/n)‖y − Xŵ‖², "
+                "the mean squared residual (biased: E[σ̂²] = (n − d)σ²/n, so the unbiased "
+                "estimate divides by n − d)",
+                stationary,
+                bias,
+            ),
         ),
     )
 
@@ -135,9 +214,11 @@ def logistic_regression() -> Derivation:
     )
     g, h, g_steps, h_steps = b.engine(nll, "w", NLL, hessian=True)
     b.include(g_steps)
-    b.claims.append(Claim("gradient", "∂NLL/∂w against jax.grad", g, -objective, ("w",)))
+    gradient = Claim("gradient", "∂NLL/∂w against jax.grad", g, -objective, ("w",))
     b.include(h_steps)
-    b.claims.append(Claim("hessian", "∂²NLL/∂w∂wᵀ against jax.hessian", h, -objective, ("w",)))
+    hessian = Claim("hessian", "∂²NLL/∂w∂wᵀ against jax.hessian", h, -objective, ("w",))
+    semidefinite = _logistic_definiteness(h)
+    b.claims += [gradient, hessian, semidefinite]
     newton = sp.MatAdd(w, sp.MatMul(-1, sp.Inverse(h), g))
     return Derivation(
         title="Maximum likelihood for logistic regression",
@@ -162,13 +243,51 @@ def logistic_regression() -> Derivation:
         claims=tuple(b.claims),
         name="logistic-regression-mle",
         remarks=(
-            "no closed form: the stationarity equation Xᵀ(σ(Xw) − y) = 0 is nonlinear in w "
-            "(w enters through σ), and it has no solution at all when the classes are "
-            "linearly separable; the estimate is found iteratively",
-            "the Hessian XᵀSX with S = diag(σ(Xw) ∘ (1 − σ(Xw))) is positive semidefinite "
-            "(positive definite when X has full column rank), so the NLL is convex and any "
-            "stationary point is the maximum of the likelihood",
-            "Newton's method (iteratively reweighted least squares): w ← w − H⁻¹g with g the "
-            "gradient and H the Hessian above; gradient descent: w ← w − ηg",
+            Remark.checked(
+                "no closed form: the stationarity equation Xᵀ(σ(Xw) − y) = 0 is nonlinear in w "
+                "(w enters through σ); the estimate is found iteratively",
+                gradient,
+            ),
+            Remark.stated(
+                "when the classes are linearly separable the equation has no solution at all: "
+                "the likelihood keeps increasing as w grows along a separating direction",
+                "A. Albert and J. A. Anderson, Biometrika 71(1), 1984",
+            ),
+            Remark.checked(
+                "the Hessian XᵀSX with S = diag(σ(Xw) ∘ (1 − σ(Xw))) is positive semidefinite "
+                "(positive definite when X has full column rank), so the NLL is convex and any "
+                "stationary point is the maximum of the likelihood",
+                hessian,
+                semidefinite,
+            ),
+            Remark.stated(
+                "Newton's method (iteratively reweighted least squares): w ← w − H⁻¹g with g "
+                "the gradient and H the Hessian above; gradient descent: w ← w − ηg",
+                "C. M. Bishop, Pattern Recognition and Machine Learning, 2006, §4.3.3",
+            ),
         ),
+    )
+
+
+def _logistic_definiteness(h: sp.Basic) -> Claim:
+    """XᵀSX is positive semidefinite at every draw, and positive definite when X has full
+    column rank (numpy.linalg.matrix_rank), by numpy.linalg.eigvalsh."""
+
+    def reference(values: dict, value) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np  # only when checking
+
+        m = value(h, values)
+        full = np.linalg.matrix_rank(values["X"]) == values["X"].shape[1]
+        flags = [definiteness(m, strict=False), definiteness(m, strict=True) if full else 1.0]
+        return np.array(flags), np.ones(2)
+
+    return Claim(
+        "reference",
+        "XᵀSX is positive semidefinite, and positive definite when X has full column rank "
+        "(numpy.linalg.eigvalsh)",
+        h,
+        h,
+        ("w",),
+        method="numpy.linalg.eigvalsh",
+        reference=reference,
     )

@@ -1,16 +1,24 @@
 """The second-order check of the scalar families: the Hessian of the NLL at the estimates,
-whether it is positive definite, and the remark that says so in Unicode."""
+whether it is positive definite, the remark that says so in Unicode, and the claim that
+checks the remark."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
 import derive.families as fm
+from derive.likelihood.side_claims import agreement, at_point, definiteness
 from derive.likelihood.symbols import hat, hat_name, squared
+from derive.model import Claim, Remark
 from derive.rules import optimum as opt
+
+if TYPE_CHECKING:  # numpy is imported only when a check runs
+    import numpy as np
 
 
 def hessian_at_estimates(
@@ -102,6 +110,11 @@ class _UnicodePrinter(StrPrinter):
         return re.sub(r"(\d)\*", r"\1", text).replace("*", "·").replace("-", "−")
 
 
+def unicode(fam: fm.Family, e: sp.Expr) -> str:
+    """e in one line of Unicode, in the family's names (σ̂⁴, 2σ̂², (n − 1)σ²/n)."""
+    return _UnicodePrinter(fam).doprint(e)
+
+
 def _readable(v: sp.Expr) -> sp.Expr:
     """v with a denominator factor such as (p̂ − 1) written (1 − p̂), and the sign moved."""
     num, den = sp.fraction(sp.factor(v))
@@ -114,27 +127,94 @@ def _readable(v: sp.Expr) -> sp.Expr:
     return num / sp.Mul(*factors)
 
 
-def second_order_remark(fam: fm.Family, h: sp.Matrix) -> str:
-    """The Hessian of the NLL at the estimates, in words, and whether it is a minimum."""
-    uni = _UnicodePrinter(fam).doprint
+def _shown(fam: fm.Family, h: sp.Matrix) -> str:
+    """The Hessian at the estimates in Unicode: one entry, diag(…), or the matrix."""
+    if h.shape == (1, 1):
+        return unicode(fam, h[0, 0])
+    if h.is_diagonal():
+        return f"diag({', '.join(unicode(fam, h[k, k]) for k in range(h.shape[0]))})"
+    return unicode(fam, h)
+
+
+def _claim(
+    fam: fm.Family, h: sp.Matrix, hess: dict, estimates: dict, pd: bool, nll: sp.Expr
+) -> Claim:
+    """The Hessian the remark prints, at the estimates of a random sample, against the
+    derived second derivatives (each checked against jax.grad by its own claim) evaluated
+    there, entry by entry; and, when the remark says so, positive definite there
+    (``numpy.linalg.eigvalsh``)."""
+    params = fam.smooth
+    hatted = ", ".join(hat_name(fam, t) for t in params)
+    hatted = f"({hatted})" if len(params) > 1 else hatted
+    # the remark's entries in the data (θ̂ → its estimate), and the point θ = θ̂
+    stated = sp.ImmutableMatrix(h).xreplace({hat(t): estimates[t] for t in fam.params})
+    at = tuple((t.name, estimates[t]) for t in fam.params)
+    index = {t: k for k, t in enumerate(params)}
+
+    def reference(values: dict, value) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np  # only when checking
+
+        moved = at_point(values, value, at)
+        size = len(params)
+        got, want = np.zeros((size, size)), np.zeros((size, size))
+        for (a, b), entry in hess.items():
+            ia, ib = index[a], index[b]
+            s = stated[ia, ib]
+            got[ia, ib] = got[ib, ia] = 0.0 if s == 0 else float(value(s, values))
+            want[ia, ib] = want[ib, ia] = float(value(entry, moved))
+        terms = float(np.abs(want).max())  # an entry that vanishes is judged against these
+        pairs = [
+            (got[a, b], want[a, b], terms if stated[a, b] == 0 else 0.0)
+            for a in range(size)
+            for b in range(a, size)
+        ]
+        derived, expected = agreement(*pairs)
+        if pd:
+            derived = np.append(derived, definiteness(got, strict=True))
+            expected = np.append(expected, 1.0)
+        return derived, expected
+
+    return Claim(
+        "reference",
+        f"the Hessian of the NLL at {hatted} is {_shown(fam, h)}"
+        + (", positive definite (numpy.linalg.eigvalsh)" if pd else ""),
+        stated,
+        nll,
+        tuple(t.name for t in params),
+        at=at,
+        method="numpy.linalg.eigvalsh" if pd else "the second derivatives at the estimates",
+        reference=reference,
+    )
+
+
+def second_order(
+    fam: fm.Family,
+    hess: dict,
+    partial: dict[sp.Symbol, sp.Expr],
+    estimates: dict[sp.Symbol, sp.Expr],
+    entry_claims: Sequence[Claim],
+    nll: sp.Expr,
+) -> tuple[Claim, Remark]:
+    """The second-order check's remark (the Hessian of the NLL at the estimates, in words,
+    and whether the stationary point is a minimum), and the claim that checks it. The
+    remark is checked by that claim and by `entry_claims`, which check each second
+    derivative against jax.grad. `nll` is the function whose Hessian it is."""
     shown = ", ".join(fam.show(t.name) for t in fam.smooth)
     hatted = ", ".join(hat_name(fam, t) for t in fam.smooth)
-    h = h.applyfunc(_readable)
+    h = hessian_at_estimates(fam, hess, partial).applyfunc(_readable)
     pd = _positive_definite(fam, h)
     if h.shape == (1, 1):
-        text = f"at {hatted}, ∂²NLL/∂{squared(shown)} = {uni(h[0, 0])}"
+        text = f"at {hatted}, ∂²NLL/∂{squared(shown)} = {_shown(fam, h)}"
         verdict = " > 0" if pd else ""
     else:
-        entries = (
-            f"diag({', '.join(uni(h[k, k]) for k in range(h.shape[0]))})"
-            if h.is_diagonal()
-            else uni(h)
-        )
-        text = f"at ({hatted}), the Hessian of the NLL in ({shown}) is {entries}"
+        text = f"at ({hatted}), the Hessian of the NLL in ({shown}) is {_shown(fam, h)}"
         verdict = ", positive definite" if pd else ""
-    if not pd:
-        return f"second-order check: {text}; its sign is not settled symbolically"
-    return (
-        f"second-order check: {text}{verdict}: the stationary point is a minimum of the NLL, "
-        "a maximum of the likelihood"
-    )
+    if pd:
+        text = (
+            f"second-order check: {text}{verdict}: the stationary point is a minimum of the "
+            "NLL, a maximum of the likelihood"
+        )
+    else:
+        text = f"second-order check: {text}; its sign is not settled symbolically"
+    claim = _claim(fam, h, hess, estimates, pd, nll)
+    return claim, Remark.checked(text, claim, *entry_claims)
