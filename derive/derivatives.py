@@ -3,7 +3,15 @@
     f  →(rewrite rules)→  f'  →(differential rules)→  df  →(trace rules)→  Σ tr(G_kᵀ dX)
        →(collect)→  tr(Gᵀ dX)  →(identification)→  ∂f/∂X = G  →(textbook rules)→  G'
 
-The Hessian continues from the gradient g: dg →(rearrange)→ H dx → ∂²f/∂x∂xᵀ = H.
+The Hessian continues from the gradient g: dg →(rearrange)→ H dx → ∂²f/∂x∂xᵀ = H. With
+respect to an m × n matrix X it is taken by the second differential, in the vec convention
+of Magnus and Neudecker (vec stacks columns):
+
+    d²f = d tr(Gᵀ dX) (dX fixed) = tr(dGᵀ dX) = vec(dX)ᵀ vec(dG) = vec(dX)ᵀ B vec(dX)
+       →(second identification theorem)→  ∂²f/∂vec(X)∂vec(X)ᵀ = B  (mn × mn)
+
+and the Jacobian of a p × q matrix function F as ∂vec(F)/∂vec(X)ᵀ (pq × mn), read off
+vec(dF) = J vec(dX).
 """
 
 from __future__ import annotations
@@ -17,18 +25,23 @@ from derive.expr import (
     GradientOf,
     HessianOf,
     JacobianOf,
+    MatDifferential,
     MatScalar,
     ScalarDifferential,
     ScalarDifferentialSymbol,
+    Vec,
     is_matrix,
 )
+from derive.latex.index_answer import with_index_answer
 from derive.model import Citation, Claim, Context, Derivation
+from derive.notation.text import text
 from derive.problem import Problem
-from derive.readoff import gradient_terms, jacobian_of, rearrange_rule
+from derive.readoff import gradient_terms, jacobian_of, rearrange_rule, vec_jacobian, vec_of
 from derive.record import Recorder
 from derive.rules import (
     entrywise,
     identify,
+    kronecker,
     matrix_function,
     prepare,
     probability,
@@ -97,8 +110,8 @@ def read_off_gradient(
     used: set[str] = set()
     for t in terms:
         gs.extend(tidy(g, ctx) for g in gradient_terms(t, sp.S.One, used))
-    if not gs:
-        raise UnsupportedError("a function whose differential vanishes identically")
+    if not gs:  # df = 0: f is constant in x (cosh² − sinh²); the zero is checked like any result
+        gs = [sp.ZeroMatrix(*x.shape) if is_matrix(x) else sp.S.Zero]
     if not is_matrix(x):
         gs = [tidy(MatScalar(g), ctx) if is_matrix(g) else g for g in gs]
     rearrange = rearrange_rule(used)
@@ -120,7 +133,7 @@ def read_off_gradient(
         collected,
         g,
         relation="gradient",
-        note="Cookbook layout: the gradient has the shape of " + str(x),
+        note="Cookbook layout: the gradient has the shape of " + text(x),
     )
     return rec.rewrite(g, TEXTBOOK_RULES, grad_lhs, ctx=ctx.at_a_point() if at_point else ctx)
 
@@ -131,7 +144,7 @@ def gradient_derivation(
     """∂f/∂X by differentials: unstructured (every entry of X independent, what autodiff
     computes) by default; with structure="symmetric", the derivative with respect to the free
     entries X_ij, i ≤ j, of a symmetric X (Cookbook (138))."""
-    rec = Recorder(p.ctx)
+    rec = Recorder(p.ctx, steps=p.opening)  # a formula in index notation: to matrices first
     f1 = rec.rewrite(p.f, PREPARE_RULES, F)
     if any(s.rule.id == pseudo_inverse.WRITE_OUT.id for s in rec.steps):
         # (Aᵀ(AAᵀ)⁻¹)ᵀAᵀ(AAᵀ)⁻¹ = (AAᵀ)⁻¹ before differentiating, not after
@@ -140,8 +153,8 @@ def gradient_derivation(
     g = read_off_gradient(rec, df, p.wrt, p.ctx, F, at_point)
     name = str(p.wrt)
     if structure is None:
-        return Derivation(
-            title=f"Gradient with respect to {name}",
+        d = Derivation(
+            title=f"Gradient with respect to {text(p.wrt)}",
             goal=(
                 f"∂f/∂{name}, the gradient of f with respect to {name} (it has the shape of {name})"
             ),
@@ -153,6 +166,9 @@ def gradient_derivation(
             claims=(Claim("gradient", f"∂f/∂{name} against jax.grad", g, p.f, (name,)),),
             remarks=p.remarks,
         )
+        if p.index_form is not None and at_point:  # the answer in the input's notation too
+            return with_index_answer(d, p.f, p.wrt, F)
+        return d
     if structure != "symmetric":
         raise UnsupportedError(f"the structure {structure!r}", "the one offered is 'symmetric'")
     x = p.wrt
@@ -239,10 +255,13 @@ def _column_variable(p: Problem, what: str, scalar_ok: bool = False) -> sp.Basic
 
 def hessian_derivation(p: Problem, grad: Derivation | None = None) -> Derivation:
     """∂²f/∂x∂xᵀ for a column vector x, as the Jacobian of the gradient; ∂²f/∂θ² for a
-    scalar θ, as the derivative of the derivative (Cookbook (48) for det Y(θ)).
+    scalar θ, as the derivative of the derivative (Cookbook (48) for det Y(θ));
+    ∂²f/∂vec(X)∂vec(X)ᵀ for a matrix X, by the second differential (`matrix_hessian`).
 
     `grad` is ``gradient_derivation(p, at_point=False)`` when the caller has it already: the
     gradient differentiated again, which uses no constraint of the varying symbol."""
+    if _is_wide(p.wrt):
+        return matrix_hessian(p, grad)
     x = _column_variable(p, "Hessian", scalar_ok=True)
     grad = grad or gradient_derivation(p, at_point=False)
     g = grad.result
@@ -256,7 +275,7 @@ def hessian_derivation(p: Problem, grad: Derivation | None = None) -> Derivation
         h = read_off_gradient(rec, dg, x, p.ctx, GradientOf(F, x))
     name = str(x)
     return Derivation(
-        title=f"Hessian with respect to {name}",
+        title=f"Hessian with respect to {text(x)}",
         goal=(
             f"∂²f/∂{name}∂{name}ᵀ, the Hessian of f, as the Jacobian of the gradient"
             if is_matrix(x)
@@ -273,7 +292,10 @@ def hessian_derivation(p: Problem, grad: Derivation | None = None) -> Derivation
 
 
 def jacobian_derivation(p: Problem) -> Derivation:
-    """∂g/∂xᵀ for a column-vector function g of a column vector x."""
+    """∂g/∂xᵀ for a column-vector function g of a column vector x; ∂vec(F)/∂vec(X)ᵀ when the
+    function (given as F or vec(F)) or the variable is a matrix (`matrix_jacobian`)."""
+    if _is_wide(p.wrt) or isinstance(p.f, Vec) or (is_matrix(p.f) and _is_wide(p.f)):
+        return matrix_jacobian(p)
     x = _column_variable(p, "Jacobian")
     rec = Recorder(p.ctx)
     j = _jacobian_steps(
@@ -281,7 +303,7 @@ def jacobian_derivation(p: Problem) -> Derivation:
     )
     name = str(x)
     return Derivation(
-        title=f"Jacobian with respect to {name}",
+        title=f"Jacobian with respect to {text(x)}",
         goal=f"∂g/∂{name}ᵀ, the Jacobian of g: entry (i, j) is ∂g_i/∂{name}_j",
         given=p.given,
         objective=p.f,
@@ -291,3 +313,163 @@ def jacobian_derivation(p: Problem) -> Derivation:
         claims=(Claim("jacobian", "Jacobian against jax.jacobian", j, p.f, (name,)),),
         remarks=p.remarks,
     )
+
+
+# --- with respect to a matrix: the vec convention (Magnus & Neudecker) ---------------------
+
+
+def vec_note(lhs: sp.Basic, rows: sp.Expr, x: sp.Basic) -> str:
+    """The one line that says the convention, as a gradient says "Cookbook layout"."""
+    size = x.shape[0] * x.shape[1]
+    return (
+        f"vec convention (Magnus & Neudecker): vec stacks columns; {text(lhs)} is "
+        f"{text(rows)} × {text(size)}"
+    )
+
+
+def _is_wide(e: sp.Basic) -> bool:
+    """A matrix with more than one column (not a scalar, not a column vector)."""
+    return is_matrix(e) and e.shape[1] != 1
+
+
+def _fresh_label(p: Problem, shape: tuple, name: str = "F") -> sp.MatrixSymbol:
+    """A matrix symbol for the function's name in labels (dF, ∂vec(F)/∂vec(X)ᵀ), named so that
+    it does not collide with a given symbol."""
+    taken = {g.name for g in p.given}
+    while name in taken:
+        name += "'"
+    return sp.MatrixSymbol(name, *shape)
+
+
+def matrix_hessian(p: Problem, grad: Derivation | None = None) -> Derivation:
+    """∂²f/∂vec(X)∂vec(X)ᵀ (mn × mn) for an m × n matrix X, by the second differential:
+    d²f = d tr(Gᵀ dX) with dX fixed, G = ∂f/∂X; tr(dGᵀ dX) = vec(dX)ᵀ vec(dG) (Cookbook (13),
+    (521)) = vec(dX)ᵀ B vec(dX) (520) with K where dXᵀ appears; then H = ½(B + Bᵀ) = B by the
+    second identification theorem, B being the derivative of the gradient."""
+    x = p.wrt
+    grad = grad or gradient_derivation(p, at_point=False)
+    g = grad.result
+    rec = Recorder(p.ctx, steps=grad.steps)
+    dx = DifferentialSymbol(x)
+    d2f = ScalarDifferential(ScalarDifferential(F))
+    second = rec.differentiate(trace_form(g, x), d2f)
+    dg = _outer_coefficient(second, dx)
+    if dg is None:  # the differential of G, taken on its own (the step is checked numerically)
+        dg = tidy(Recorder(p.ctx).differentiate(g, d2f), p.ctx)
+    vdx = Vec(dx)
+    inner = rec.cite(
+        kronecker.VEC_TRACE, d2f, second, MatScalar(sp.MatMul(sp.Transpose(vdx), vec_of(dg)))
+    )
+    b = tidy(vec_jacobian(dg, dx), p.ctx)
+    form = rec.cite(kronecker.VEC_PRODUCT, d2f, inner, kronecker.quadratic_form(b, vdx))
+    name = str(x)
+    lhs = HessianOf(F, x)
+    rec.cite(
+        kronecker.IDENTIFY_HESSIAN,
+        lhs,
+        form,
+        b,
+        relation="hessian",
+        wrt=(name,),
+        note=vec_note(lhs, x.shape[0] * x.shape[1], x),
+    )
+    h = _textbook(rec, b, lhs, p.ctx.at_a_point())
+    return Derivation(
+        title=f"Hessian with respect to the matrix {text(x)}",
+        goal=(
+            f"{text(lhs)}, the Hessian of f in the vec convention (vec stacks the columns of "
+            f"{text(x)}), by the second differential"
+        ),
+        given=p.given,
+        objective=p.f,
+        wrt=(name,),
+        steps=tuple(rec.steps),
+        results=((lhs, h), (GradientOf(F, x), g)),
+        claims=grad.claims
+        + (Claim("hessian", "Hessian against jax.hessian in the vec layout", h, p.f, (name,)),),
+        remarks=p.remarks,
+    )
+
+
+def _textbook(rec: Recorder, e: sp.Basic, lhs: sp.Basic, ctx: Context) -> sp.Basic:
+    """A result in the vec convention in textbook form: the Kronecker and commutation rules
+    until none applies (the mixed product before any factor is taken out of a sum), then the
+    matrix rules, then the Kronecker rules again on what those left."""
+    e = rec.rewrite(e, kronecker.TEXTBOOK_RULES, lhs, ctx=ctx)
+    e = rec.rewrite(e, TEXTBOOK_RULES, lhs, ctx=ctx)
+    return rec.rewrite(e, kronecker.TEXTBOOK_RULES, lhs, ctx=ctx)
+
+
+def _outer_coefficient(second: sp.Basic, dx: sp.Basic) -> sp.Basic | None:
+    """P where `second` is written tr(Pᵀ dX), as d tr(Gᵀ dX) with dX fixed leaves it."""
+    if isinstance(second, sp.Trace) and isinstance(second.arg, sp.MatMul):
+        args = second.arg.args
+        if len(args) == 2 and args[1] == dx and isinstance(args[0], sp.Transpose):
+            return args[0].arg
+    return None
+
+
+def matrix_jacobian(p: Problem) -> Derivation:
+    """∂vec(F)/∂vec(X)ᵀ (pq × mn) for a p × q matrix function F (given as F or vec(F)) of an
+    m × n matrix or vector X: dF by the differential rules, vec(dF) = J vec(dX) by (520) and
+    the commutation matrix, J read off by the first identification theorem."""
+    x = p.wrt
+    if not is_matrix(x):
+        raise UnsupportedError(
+            f"a Jacobian with respect to the scalar {x}", "take the derivative with grad"
+        )
+    fn = p.f.arg if isinstance(p.f, Vec) else p.f
+    if not is_matrix(fn):
+        raise UnsupportedError("the Jacobian of a scalar function", "take its gradient")
+    label = _fresh_label(p, fn.shape)
+    rec = Recorder(p.ctx)
+    dfn = rec.differentiate(fn, MatDifferential(label))
+    dx = DifferentialSymbol(x)
+    j = tidy(vec_jacobian(dfn, dx), p.ctx)
+    vdx = vec_of(dx)
+    lhs_vec = MatDifferential(vec_of(label))
+    form = rec.cite(kronecker.VEC_PRODUCT, lhs_vec, vec_of(dfn), _times_vec(j, vdx))
+    name = str(x)
+    lhs = JacobianOf(vec_of(label), x)
+    size = fn.shape[0] * fn.shape[1]
+    rec.cite(
+        kronecker.IDENTIFY_JACOBIAN,
+        lhs,
+        form,
+        j,
+        relation="jacobian",
+        wrt=(name,),
+        note=vec_note(lhs, size, x),
+    )
+    result = _textbook(rec, j, lhs, p.ctx.at_a_point())
+    function = p.f if is_matrix(p.f) and p.f.shape[1] == 1 else Vec(fn)
+    return Derivation(
+        title=f"Jacobian with respect to {text(x)}",
+        goal=(
+            f"{text(lhs)}, the Jacobian of {text(label)} = {text(fn)} in the vec convention: "
+            f"entry (i, j) is the derivative of entry i of vec({text(label)}) by entry j of "
+            f"vec({text(x)}) (vec stacks columns)"
+        ),
+        given=p.given,
+        objective=p.f,
+        wrt=(name,),
+        steps=tuple(rec.steps),
+        results=((lhs, result),),
+        claims=(
+            Claim(
+                "jacobian",
+                "Jacobian against jax.jacobian in the vec layout",
+                result,
+                function,
+                (name,),
+            ),
+        ),
+        remarks=p.remarks,
+    )
+
+
+def _times_vec(j: sp.Basic, v: sp.Basic) -> sp.Basic:
+    """J vec(dX), the product with J's factors kept flat."""
+    if isinstance(j, sp.MatMul):
+        return sp.MatMul(*j.args, v)
+    return sp.MatMul(j, v)

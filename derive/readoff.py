@@ -4,7 +4,8 @@
 with df = Σ_k tr(G_kᵀ dX), through the cyclic property of the trace (Cookbook (16), (13),
 (5)), Hadamard factors, diag, and the Fréchet derivative of a matrix function; it reports
 which of those identities it passed through, and `rearrange_rule` names the rule that cites
-them. `jacobian_of` reads J off dg = J dx for column vectors.
+them. `jacobian_of` reads J off dg = J dx for column vectors; `vec_jacobian` reads J off
+vec(dF) = J vec(dX) for matrices (the vec convention of Magnus and Neudecker).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
 from derive.errors import UnsupportedError
 from derive.expr import (
+    CommutationMatrix,
     DifferentialSymbol,
     FrechetDerivative,
     MatScalar,
     ScalarDifferentialSymbol,
+    Vec,
     is_matrix,
+    mat_mul,
 )
 from derive.model import Rule
 from derive.rules.identify import REARRANGE, REARRANGE_FRECHET, REARRANGE_HADAMARD
@@ -61,6 +65,8 @@ def gradient_terms(y: sp.Basic, g: sp.Basic, used: set[str] | None = None) -> li
     used = set() if used is None else used
     if _is_dvar(y):
         return [g]
+    if y == 0 or isinstance(y, sp.ZeroMatrix):  # no term: df = 0
+        return []
     if isinstance(y, (sp.MatAdd, sp.Add)):
         out: list[sp.Basic] = []
         for t in y.args:
@@ -147,6 +153,8 @@ def jacobian_of(y: sp.Basic, dx: sp.Basic) -> sp.Basic:
     nx = dx.shape[0]
     if y == dx:
         return sp.Identity(nx)
+    if y == 0 or isinstance(y, sp.ZeroMatrix):  # dg = 0: g is constant (a linear f's Hessian)
+        return sp.ZeroMatrix(y.shape[0] if is_matrix(y) else 1, nx)
     if isinstance(y, sp.MatAdd):
         return sp.MatAdd(*[jacobian_of(t, dx) for t in y.args if _has_d(t)])
     if isinstance(y, sp.Transpose) and isinstance(y.arg, sp.MatMul):
@@ -199,3 +207,128 @@ def jacobian_of(y: sp.Basic, dx: sp.Basic) -> sp.Basic:
         g = sp.MatAdd(*gradient_terms(y, sp.S.One))
         return tp(g)
     raise UnsupportedError(f"reading a Jacobian off a differential containing {type(y).__name__}")
+
+
+# --- the vec convention: vec(dF) = J vec(dX) ------------------------------------------------
+
+
+def vec_of(e: sp.Basic) -> sp.Basic:
+    """vec(e) as a node: e itself for a column vector (vec stacks columns)."""
+    return e if e.shape[1] == 1 else Vec(e)
+
+
+def _identity(size: sp.Expr) -> sp.Basic:
+    return sp.Identity(size)
+
+
+def _commutation(dx: sp.Basic) -> sp.Basic:
+    """The K with vec(dXᵀ) = K vec(dX): K_mn for an m × n dX, the identity for a vector."""
+    rows, cols = dx.shape
+    if rows == 1 or cols == 1:
+        return _identity(rows * cols)
+    return CommutationMatrix(rows, cols)
+
+
+def _product(parts: list[sp.Basic], coef: sp.Expr = sp.S.One) -> sp.Basic:
+    """coef · P₁ P₂ ⋯ with identity factors dropped."""
+    kept = [p for p in parts if not isinstance(p, sp.Identity)]
+    if not kept:
+        kept = [parts[-1]]
+    return mat_mul(coef, kept)
+
+
+def _chain(mats: list[sp.Basic], size: sp.Expr) -> sp.Basic:
+    """The product of `mats`, or the identity of `size` when there are none."""
+    if not mats:
+        return _identity(size)
+    return mats[0] if len(mats) == 1 else sp.MatMul(*mats)
+
+
+def _kron(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    """a ⊗ b, with 1 ⊗ b = b and a ⊗ 1 = a for a 1 × 1 identity (I ⊗ I is SymPy's I)."""
+    if isinstance(a, sp.Identity) and a.shape == (1, 1):
+        return b
+    if isinstance(b, sp.Identity) and b.shape == (1, 1):
+        return a
+    return sp.KroneckerProduct(a, b)
+
+
+def _row_of_scalar(s: sp.Basic, dx: sp.Basic) -> sp.Basic:
+    """The row vector r with s = r vec(dX), for a scalar s linear in dX: s = tr(Gᵀ dX) =
+    vec(G)ᵀ vec(dX) (Cookbook (521))."""
+    if is_matrix(s):
+        s = MatScalar(s)
+    gs = gradient_terms(s, sp.S.One)
+    if not gs:
+        raise UnsupportedError(f"a differential with no term in d{dx.base_name}: {s}")
+    g = gs[0] if len(gs) == 1 else sp.MatAdd(*gs)
+    if not is_matrix(g):
+        g = sp.MatMul(g, sp.OneMatrix(*dx.shape))
+    return tp(vec_of(g))
+
+
+def vec_jacobian(y: sp.Basic, dx: sp.Basic) -> sp.Basic:
+    """J with vec(y) = J vec(dX), for y (a matrix, vector or scalar) linear in the differential
+    dX of an m × n matrix (or vector) X.
+
+    Uses vec(L Y R) = (Rᵀ ⊗ L) vec(Y) (Cookbook (520)), vec(Yᵀ) = K vec(Y) for the commutation
+    matrix K, vec(A ∘ Y) = diag(vec A) vec(Y), vec(s M) = vec(M) s for a scalar s, and
+    (522), (523) for sums and scalar multiples."""
+    if y == dx:
+        return _identity(dx.shape[0] * dx.shape[1])
+    if isinstance(y, sp.ZeroMatrix) or y == 0:  # a linear function's d²f, say
+        rows = y.shape[0] * y.shape[1] if is_matrix(y) else 1
+        return sp.ZeroMatrix(rows, dx.shape[0] * dx.shape[1])
+    if not is_matrix(y) or tuple(y.shape) == (1, 1):
+        return _row_of_scalar(y, dx)
+    if isinstance(y, sp.MatAdd):
+        terms = []
+        for t in y.args:
+            if _has_d(t):
+                terms.append(vec_jacobian(t, dx))
+            elif not isinstance(t, sp.ZeroMatrix):
+                raise UnsupportedError(f"a differential with a term not linear in d: {t}")
+        return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
+    if isinstance(y, sp.Transpose):
+        if y.arg == dx:
+            return _commutation(dx)
+        if isinstance(y.arg, (sp.MatMul, sp.MatAdd, sp.HadamardProduct)):
+            pushed = tp(y.arg) if not isinstance(y.arg, sp.MatAdd) else None
+            if pushed is None:
+                pushed = sp.MatAdd(*[tp(t) for t in y.arg.args])
+            return vec_jacobian(pushed, dx)
+        rows, cols = y.arg.shape
+        return _product([CommutationMatrix(rows, cols), vec_jacobian(y.arg, dx)])
+    if isinstance(y, sp.HadamardProduct):
+        inner = [a for a in y.args if _has_d(a)]
+        if len(inner) != 1:
+            raise UnsupportedError(f"a differential that is not linear: {y}")
+        others = [a for a in y.args if not _has_d(a)]
+        a = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
+        return _product([DiagMatrix(vec_of(a)), vec_jacobian(inner[0], dx)])
+    if isinstance(y, sp.MatMul):
+        scal = [a for a in y.args if not is_matrix(a)]
+        mats = [a for a in y.args if is_matrix(a)]
+        coef = sp.Mul(*[a for a in scal if not _has_d(a)])
+        dscal = [a for a in scal if _has_d(a)]
+        dmats = [i for i, a in enumerate(mats) if _has_d(a)]
+        if len(dscal) + len(dmats) != 1:
+            raise UnsupportedError(f"a differential that is not linear: {y}")
+        if dscal:  # vec(s M) = vec(M) s, s a scalar linear in dX
+            rest = _chain(mats, 1)
+            return _product([vec_of(rest), _row_of_scalar(dscal[0], dx)], coef)
+        i = dmats[0]
+        inner = mats[i]
+        rows, cols = inner.shape
+        left, right = _chain(mats[:i], rows), _chain(mats[i + 1 :], cols)
+        kron = _kron(tp(right), left)  # (520)
+        return _product([kron, vec_jacobian(inner, dx)], coef)
+    if isinstance(y, FrechetDerivative):
+        raise UnsupportedError(
+            "a Jacobian or Hessian through the derivative L_f of a matrix function "
+            "(expm, sinm, …) of the variable",
+            "its gradient is supported",
+        )
+    raise UnsupportedError(
+        f"reading a Jacobian in the vec convention off a differential containing {type(y).__name__}"
+    )

@@ -31,6 +31,8 @@ _MODULES += (
     "fisher_gaussian",
     "beta_bernoulli",
 )
+# Second order with respect to a matrix, beside logistic regression (issue #17 item 4).
+_MODULES += ("softmax_regression",)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import sympy as sp
 
 from derive.api import gradient
 from derive.expr import Softmax, elementwise, ones
-from derive.model import Claim, Derivation
+from derive.model import Claim, Derivation, Remark
 from derive.record import Recorder
 from derive.rules.constrained import NAMING
 
@@ -88,8 +88,11 @@ def build() -> Derivation:
         claims=tuple(claims),
         definitions=definitions,
         remarks=(
-            "Backpropagation computes δ₂ once and passes it back through W₂ᵀ and the derivative "
-            "1 − h∘h of tanh to get δ₁: every weight gradient is an outer product of an error "
-            "δ with the layer's input.",
+            Remark.checked(
+                "Backpropagation computes δ₂ once and passes it back through W₂ᵀ and the "
+                "derivative 1 − h∘h of tanh to get δ₁: every weight gradient is an outer product "
+                "of an error δ with the layer's input.",
+                *claims,
+            ),
         ),
     )
