@@ -54,16 +54,22 @@ def _apply_everywhere(e: sp.Basic, rule: Rule, ctx: Context, memo: dict | None =
 def rewrite_passes(
     e: sp.Basic, rules: Sequence[Rule], ctx: Context
 ) -> Iterator[tuple[Rule, sp.Basic, sp.Basic]]:
-    """Apply `rules` until none matches: each pass, the first rule that matches (in preorder)
+    """Apply `rules` until none changes e: each pass, the first rule that matches (in preorder)
     replaces every node it matches, and the result is tidied; yields (rule, before, after).
-    `derive.record.Recorder.rewrite` records each pass as a step."""
-    for _ in range(MAX_PASSES):
-        rule = _first_match(e, rules, ctx)
+    A rule that matches but whose replacement tidies back to e is passed over until e changes,
+    so it cannot stop the others. `derive.record.Recorder.rewrite` records each pass as a step."""
+    inert: list[Rule] = []
+    passes = 0
+    while passes < MAX_PASSES:
+        rule = _first_match(e, [r for r in rules if r not in inert], ctx)
         if rule is None:
             return
         new = tidy(_apply_everywhere(e, rule, ctx), ctx)
         if new == e:
-            return
+            inert.append(rule)  # at most len(rules) times before e changes
+            continue
+        inert.clear()
+        passes += 1
         yield rule, e, new
         e = new
     raise UnsupportedError(

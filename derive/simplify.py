@@ -1,7 +1,7 @@
 """Bookkeeping that keeps expressions in the form a person writes, without changing values.
 
 `tidy` does what is never written as a step on a whiteboard: x + 0 = x, 1·A = A, I A = A,
-(Xᵀ)ᵀ = X, (X⁻¹)⁻¹ = X, I⁻¹ = I, collecting numeric coefficients, d(X) written dX for a
+(Xᵀ)ᵀ = X, (X⁻¹)⁻¹ = X, I⁻¹ = I, 𝟏∘ᵏ = 𝟏, collecting numeric coefficients, d(X) written dX for a
 varying symbol X, and splitting a 1×1 sum used as a scalar into a sum of scalars. Everything
 with mathematical content (transpose of a product, symmetry, cyclic traces) is a cited rule
 applied as a step.
@@ -184,6 +184,13 @@ def _hadamard(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
     return body if coeff == 1 else mat_mul(coeff, [body])
 
 
+def _hadamard_power(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
+    base, k = args
+    if isinstance(base, sp.OneMatrix) or k == 1:  # 𝟏∘ᵏ = 𝟏, u∘¹ = u
+        return base
+    return e if tuple(args) == tuple(e.args) else sp.HadamardPower(base, k)
+
+
 def _matscalar(args: list[sp.Basic], e: sp.Basic, ctx: Context) -> sp.Basic:
     (a,) = args
     if isinstance(a, sp.ZeroMatrix):
@@ -251,6 +258,7 @@ _HANDLERS = {
     sp.MatAdd: _matadd,
     sp.Transpose: _transpose,
     sp.HadamardProduct: _hadamard,
+    sp.HadamardPower: _hadamard_power,
     MatScalar: _matscalar,
     MatDifferential: _mat_differential,
     ScalarDifferential: _differential,

@@ -12,6 +12,8 @@ from derive.rules import (  # noqa: F401  (register rules)
     differential,
     entrywise,
     expectation,
+    index_notation,
+    kronecker,
     loglik,
     matrix_function,
     optimum,

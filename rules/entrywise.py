@@ -2,14 +2,15 @@
 
 Sums, Hadamard products and powers, scalar multiples and elementwise functions of same-shape
 matrices act entry by entry, so such an expression is a scalar expression evaluated at every
-entry. `to_scalar` writes it as one (each other matrix node becomes a symbol standing for its
-(i, j) entry), SymPy's rational-function algebra simplifies it, and `from_scalar` writes the
-result back in Hadamard notation:
+entry (`derive.rules.entries`). SymPy's rational-function algebra simplifies it, and the
+result is written back in Hadamard notation:
 
     (1 + exp(Xw))∘⁻¹ ∘ exp(Xw) − y   →   σ(Xw) − y
     −(1 − y) ∘ (1 − σ)∘⁻¹ ∘ σ∘(1 − σ) − y ∘ σ∘⁻¹ ∘ σ∘(1 − σ)   →   σ − y
 
-A rewrite is taken only when it is strictly smaller (`sp.count_ops`), so passes settle.
+A rewrite is taken only when it is strictly smaller as written (`entries.written_size`), so
+passes settle; and only when it divides by every entry the expression divided by that may be
+zero (`cancel.keeps_domain`): x ∘ x∘⁻¹ stays unless x has no zero entry.
 """
 
 from __future__ import annotations
@@ -17,225 +18,50 @@ from __future__ import annotations
 import functools
 
 import sympy as sp
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
-from derive.expr import elementwise, is_matrix, sigmoid
+from derive.expr import elementwise
 from derive.model import Context, Rewrite, Rule, RuleExample
+from derive.rules.cancel import CANCEL, INNER_PRODUCT, INVERSE_FUNCTION, may_rewrite
+from derive.rules.entries import (
+    Entries,
+    applied,
+    coefficient,
+    entry_view,
+    from_scalar,
+    simplest,
+    written_size,
+)
 from derive.rules.registry import register
+from derive.rules.sigmoid import REFLECT, SIGMOID, TANH, with_sigmoid
+from derive.rules.signs import sign_context, sign_key
+
+__all__ = ["SIMPLIFY", "TEXTBOOK_RULES", "applied"]
 
 m, n = sp.symbols("m n", integer=True, positive=True)
-_T = sp.Symbol("t", real=True)
-
-
-class _Entries:
-    """The atoms of one entrywise expression: matrix node ↔ scalar symbol for its entry."""
-
-    def __init__(self, shape: tuple) -> None:
-        self.shape = tuple(shape)
-        self.symbol_of: dict[sp.Basic, sp.Dummy] = {}
-        self.node_of: dict[sp.Dummy, sp.Basic] = {}
-        self.scalar_node_of: dict[sp.Dummy, sp.Basic] = {}
-
-    def atom(self, node: sp.Basic) -> sp.Dummy:
-        if node not in self.symbol_of:
-            s = sp.Dummy(f"e{len(self.symbol_of)}", real=True)
-            self.symbol_of[node] = s
-            self.node_of[s] = node
-        return self.symbol_of[node]
-
-    def opaque(self, e: sp.Expr) -> sp.Expr:
-        """e with each scalar of a matrix (xᵀAx, tr X, lse(z), …) as a symbol: SymPy's
-        rational-function algebra must not rebuild the matrix nodes inside them."""
-        reps = {}
-        walk = sp.preorder_traversal(e)
-        for node in walk:
-            if not is_matrix(node) and any(is_matrix(a) for a in node.args):
-                walk.skip()  # the outermost such scalar stands for all inside it
-                if node not in reps:
-                    reps[node] = sp.Dummy(f"c{len(self.scalar_node_of)}", real=True)
-                    self.scalar_node_of[reps[node]] = node
-        return e.xreplace(reps)
-
-
-def _coefficient(e: sp.MatMul) -> tuple[sp.Expr, list[sp.Basic]]:
-    scalars = [a for a in e.args if not is_matrix(a)]
-    return sp.Mul(*scalars), [a for a in e.args if is_matrix(a)]
-
-
-def to_scalar(e: sp.Basic, entries: _Entries) -> sp.Expr:
-    """The scalar expression of a generic entry of `e` (scalars are the same at every entry)."""
-    if not is_matrix(e):
-        return entries.opaque(e)
-    if isinstance(e, sp.OneMatrix):
-        return sp.S.One
-    if isinstance(e, sp.ZeroMatrix):
-        return sp.S.Zero
-    if isinstance(e, sp.MatAdd):
-        return sp.Add(*[to_scalar(a, entries) for a in e.args])
-    if isinstance(e, sp.HadamardProduct):
-        return sp.Mul(*[to_scalar(a, entries) for a in e.args])
-    if isinstance(e, sp.HadamardPower):
-        return sp.Pow(to_scalar(e.base, entries), e.exp)
-    if isinstance(e, ElementwiseApplyFunction):
-        return e.function(to_scalar(e.expr, entries))
-    if isinstance(e, sp.MatMul):
-        c, mats = _coefficient(e)
-        if len(mats) == 1:
-            return entries.opaque(c) * to_scalar(mats[0], entries)
-    return entries.atom(e)
-
-
-def _is_entry_function(e: sp.Basic) -> bool:
-    return isinstance(e, sp.Function) and len(e.args) == 1
-
-
-def from_scalar(s: sp.Expr, entries: _Entries) -> sp.Basic | None:
-    """The Hadamard form of the scalar entry expression `s`; None where it has none."""
-    e = _from_scalar(s, entries)
-    return None if e is None else e.xreplace(entries.scalar_node_of)
-
-
-def _from_scalar(s: sp.Expr, entries: _Entries) -> sp.Basic | None:
-    shape = entries.shape
-    atoms = set(entries.node_of)
-    if not (s.free_symbols & atoms):
-        if s == 0:
-            return sp.ZeroMatrix(*shape)
-        return sp.OneMatrix(*shape) if s == 1 else sp.MatMul(s, sp.OneMatrix(*shape))
-    if s in atoms:
-        return entries.node_of[s]
-    if isinstance(s, sp.Add):
-        parts = [_from_scalar(a, entries) for a in s.args]
-        return None if any(p is None for p in parts) else sp.MatAdd(*parts)
-    if isinstance(s, sp.Mul):
-        const = [a for a in s.args if not (a.free_symbols & atoms)]
-        # σ ∘ (1 − σ), as printed in textbooks: sums after the other factors
-        varying = sorted(
-            (a for a in s.args if a.free_symbols & atoms), key=lambda a: isinstance(a, sp.Add)
-        )
-        parts = [_from_scalar(a, entries) for a in varying]
-        if any(p is None for p in parts):
-            return None
-        body = parts[0] if len(parts) == 1 else sp.HadamardProduct(*parts)
-        c = sp.Mul(*const)
-        return body if c == 1 else sp.MatMul(c, body)
-    if isinstance(s, sp.Pow):
-        base = _from_scalar(s.base, entries)
-        if base is None or s.exp.free_symbols & atoms:
-            return None
-        if s.exp.is_Integer:
-            return sp.HadamardPower(base, s.exp)
-        return elementwise(sp.Lambda(_T, _T**s.exp), base)
-    if _is_entry_function(s):
-        inner = _from_scalar(s.args[0], entries)
-        if inner is None:
-            return None
-        return elementwise(type(s), inner)
-    return None
-
-
-def applied(fn: sp.Lambda, arg: sp.Basic) -> sp.Basic:
-    """f∘(X) in Hadamard notation where f is algebra of named functions: for
-    f(t) = σ(t)(1 − σ(t)), σ(X) ∘ (1 − σ(X)); otherwise the elementwise application."""
-    entries = _Entries(arg.shape)
-    written = from_scalar(fn(entries.atom(arg)), entries)
-    return elementwise(fn, arg) if written is None else written
-
-
-def _cost(s: sp.Expr) -> int:
-    return int(sp.count_ops(s))
-
-
-def _positive_constant_first(s: sp.Expr) -> sp.Expr:
-    """Write each factor (a − c) with a negative constant as −(c − a): σ(σ − 1) → −σ(1 − σ)."""
-    if not isinstance(s, sp.Mul):
-        return s
-    coeff, factors = s.as_coeff_mul()
-    kept = []
-    for f in factors:
-        if isinstance(f, sp.Add):
-            const, rest = f.as_independent(*f.free_symbols)
-            if const.is_number and const < 0 and rest.could_extract_minus_sign() is False:
-                f = sp.Add(-const, -rest, evaluate=False)
-                coeff = -coeff
-        kept.append(f)
-    return sp.Mul(coeff, *kept, evaluate=False) if coeff != 1 else sp.Mul(*kept, evaluate=False)
-
-
-def _simplest(s: sp.Expr) -> sp.Expr:
-    """The smallest of the usual normal forms of a rational expression (ties: the first)."""
-    candidates = [s]
-    for form in (sp.cancel, sp.factor, sp.expand):
-        try:
-            candidates.append(_positive_constant_first(form(s)))
-        except (sp.PolynomialError, TypeError, ValueError):
-            continue
-    return min(candidates, key=_cost)
-
-
-def _entry_view(node: sp.Basic) -> tuple[sp.Expr, _Entries] | None:
-    """The scalar entry expression of `node`, when node is entrywise algebra at the top."""
-    if not is_matrix(node) or not isinstance(
-        node, (sp.MatAdd, sp.HadamardProduct, sp.HadamardPower, ElementwiseApplyFunction)
-    ):
-        return None
-    entries = _Entries(node.shape)
-    s = to_scalar(node, entries)
-    if any(isinstance(a, sp.Identity) for a in entries.symbol_of):
-        return None  # A ∘ I masks the diagonal; as scalar algebra it would print as 𝟏𝟏ᵀ − I
-    return s, entries
-
-
-def _rewritten(node: sp.Basic, s: sp.Expr, new: sp.Expr, entries: _Entries) -> sp.Basic | None:
-    if _cost(new) >= _cost(s) or new == s:
-        return None
-    return from_scalar(new, entries)
 
 
 def _simplify_entrywise(node: sp.Basic, ctx: Context) -> sp.Basic | None:
-    return _simplified(node)
+    return _simplified(node, sign_key(ctx))
 
 
 @functools.lru_cache(maxsize=4096)
-def _simplified(node: sp.Basic) -> sp.Basic | None:
-    view = _entry_view(node)
+def _simplified(node: sp.Basic, signs: frozenset) -> sp.Basic | None:
+    view = entry_view(node)
     if view is None:
         return None
     s, entries = view
-    if s.has(sp.exp) and _with_sigmoid(s) is not None:
+    if s.has(sp.exp) and with_sigmoid(s) is not None:
         return None  # the sigmoid rule goes first: cancelling exp forms hides σ
-    return _rewritten(node, s, _simplest(s), entries)
-
-
-def _with_sigmoid(s: sp.Expr) -> sp.Expr | None:
-    """s with exp(u) = σ(u)/(1 − σ(u)) substituted and simplified, when that is smaller."""
-    exps = [e for e in s.atoms(sp.exp)]
-    if not exps:
+    new = simplest(s)
+    written = from_scalar(new, entries)
+    if written is None or written == node:
         return None
-    sub = {}
-    for e in exps:
-        u = e.args[0]
-        sig = 1 - sigmoid(-u) if u.could_extract_minus_sign() else sigmoid(u)
-        sub[e] = sig / (1 - sig)
-    new = _simplest(s.xreplace(sub))
-    if new.has(sp.exp) or _cost(new) >= _cost(s):
+    if written_size(written, Entries(node.shape)) >= written_size(node, Entries(node.shape)):
         return None
-    return new
-
-
-def _recognise_sigmoid(node: sp.Basic, ctx: Context) -> sp.Basic | None:
-    return _with_sigmoid_node(node)
-
-
-@functools.lru_cache(maxsize=4096)
-def _with_sigmoid_node(node: sp.Basic) -> sp.Basic | None:
-    view = _entry_view(node)
-    if view is None:
+    if not may_rewrite(node, new, entries, sign_context(signs)):
         return None
-    s, entries = view
-    new = _with_sigmoid(s)
-    return None if new is None else from_scalar(new, entries)
+    return written
 
 
 def _v(name: str, rows: sp.Expr = n) -> sp.MatrixSymbol:
@@ -261,14 +87,12 @@ SIMPLIFY = register(
         conditions=("no entry divided by is zero",),
         apply=_simplify_entrywise,
         examples=lambda: [
-            RuleExample(
+            RuleExample(  # the divisor u stays a divisor: allowed for any u
                 sp.MatAdd(
-                    _hp(sp.MatMul(-1, _v("y")), sp.HadamardPower(_v("u"), -1), _v("u"), _v("v")),
-                    _hp(_v("y"), _v("v")),
-                    _v("v"),
+                    _hp(sp.HadamardPower(_v("u"), -1), _v("v")),
+                    _hp(sp.HadamardPower(_v("u"), -1), _v("w")),
                 ),
-                _v("v"),
-                assume={"u": ("positive",)},
+                _hp(sp.HadamardPower(_v("u"), -1), sp.MatAdd(_v("v"), _v("w"))),
             ),
             RuleExample(
                 sp.MatAdd(
@@ -284,41 +108,6 @@ SIMPLIFY = register(
         ],
     )
 )
-
-SIGMOID = register(
-    Rewrite(
-        id="entrywise.sigmoid",
-        name="Recognise the logistic sigmoid",
-        source=(
-            "definition of the logistic sigmoid: σ(t) = 1/(1 + e^{−t}) = e^{t}/(1 + e^{t}), "
-            "so e^{t} = σ(t)/(1 − σ(t)) and σ(−t) = 1 − σ(t)"
-        ),
-        statement=(
-            r"\frac{e^{t}}{1 + e^{t}} = \sigma(t),\quad \frac{1}{1 + e^{t}} = 1 - \sigma(t),"
-            r"\quad e^{t} = \frac{\sigma(t)}{1 - \sigma(t)}"
-        ),
-        apply=_recognise_sigmoid,
-        examples=lambda: [
-            RuleExample(
-                _hp(
-                    sp.HadamardPower(
-                        sp.MatAdd(sp.OneMatrix(m, 1), elementwise(sp.exp, _v("z", m))), -1
-                    ),
-                    elementwise(sp.exp, _v("z", m)),
-                ),
-                elementwise(sigmoid, _v("z", m)),
-            ),
-            RuleExample(
-                sp.HadamardPower(
-                    sp.MatAdd(sp.OneMatrix(m, 1), elementwise(sp.exp, sp.MatMul(-1, _v("z", m)))),
-                    -1,
-                ),
-                elementwise(sigmoid, _v("z", m)),
-            ),
-        ],
-    )
-)
-
 
 # --- diagonal matrices -----------------------------------------------------------------------
 
@@ -342,7 +131,7 @@ def _diag_vector(term: sp.Basic) -> sp.Basic | None:
     if isinstance(term, DiagMatrix):
         return term.args[0]
     if isinstance(term, sp.MatMul):
-        c, mats = _coefficient(term)
+        c, mats = coefficient(term)
         if len(mats) == 1 and isinstance(mats[0], DiagMatrix):
             return sp.MatMul(c, mats[0].args[0])
     return None
@@ -412,7 +201,7 @@ def _diagonal_of_diag(node: sp.Basic, ctx: Context) -> sp.Basic | None:
     if isinstance(inner, sp.Transpose):
         return DiagonalOf(inner.arg)
     if isinstance(inner, sp.MatMul):
-        c, mats = _coefficient(inner)
+        c, mats = coefficient(inner)
         if c != 1:
             body = mats[0] if len(mats) == 1 else sp.MatMul(*mats)
             return sp.MatMul(c, DiagonalOf(body))
@@ -441,4 +230,15 @@ DIAGONAL_OF_DIAG = register(
 )
 
 #: applied, in this order of preference, to a result to bring it to textbook form
-TEXTBOOK_RULES: tuple[Rule, ...] = (DIAG_PRODUCT, DIAG_SUM, DIAGONAL_OF_DIAG, SIGMOID, SIMPLIFY)
+TEXTBOOK_RULES: tuple[Rule, ...] = (
+    INVERSE_FUNCTION,
+    CANCEL,
+    INNER_PRODUCT,
+    DIAG_PRODUCT,
+    DIAG_SUM,
+    DIAGONAL_OF_DIAG,
+    SIGMOID,
+    TANH,
+    SIMPLIFY,
+    REFLECT,
+)

@@ -12,6 +12,7 @@ from derive.expr import (
     split_coeff,
 )
 from derive.model import Context, Rewrite, Rule, RuleExample
+from derive.rules.logsumexp import EXP_SHIFT, RECOGNISE_LSE, SOFTMAX_SUM
 from derive.rules.prepare import PROB_SUM, RECOGNISE_SOFTMAX
 from derive.rules.registry import register
 from derive.rules.transpose import SYMMETRIC, TRANSPOSE_PRODUCT, TRANSPOSE_SUM
@@ -284,6 +285,9 @@ DIAGONAL_OF_TRANSPOSE = register(
 SIMPLIFY_PRODUCTS: tuple[Rule, ...] = (TRANSPOSE_PRODUCT, SYMMETRIC, INVERSE_CANCEL)
 TEXTBOOK_RULES: tuple[Rule, ...] = (
     RECOGNISE_SOFTMAX,
+    RECOGNISE_LSE,
+    EXP_SHIFT,
+    SOFTMAX_SUM,
     TRANSPOSE_PRODUCT,
     TRANSPOSE_SUM,
     SYMMETRIC,

@@ -1,319 +1,255 @@
-"""Sums over an index: the terms of ``\\sum_i`` (or ``\\prod_i``) for every i at once.
+"""Sums over an index, read in index notation: Σᵢ, Σᵢⱼ, entries xᵢ, Aᵢⱼ, (Wx)ᵢ, rows, δᵢⱼ.
 
-The body of the sum becomes `Each`, a matrix whose row i is the term for i, by following the
-matrix product of each term: wᵀx_i for every i is X w, y_i x_iᵀw is y ⊙ (X w). The Builder then
-adds the rows up (1ᵀ… or Vᵀ𝟏) or multiplies them (det diag(…)).
+`IndexReader` (a part of `derive.latex.build.Builder`) reads a sum as the student wrote it,
+into the nodes of `derive.latex.index_form`: ``\\sum_i y_i \\log\\sigma(w^\\top x_i)`` is
+IndexSum(Entry(y, i)·log σ(wᵀRow(x, i)), (i, 1, n)). Matrix notation comes after, one
+identity at a time (`derive.latex.contract`).
+
+How an entry is read:
+
+- ``A_{ij}``, ``A_{i,j}`` in a sum over i and j: entry (i, j) of the matrix A (which an
+  undeclared A becomes, n_i × n_j); ``\\delta_{ij}`` is the Kronecker delta (unless a symbol
+  δ is declared); ``(Wx)_i``, ``\\operatorname{softmax}(z)_k``: entry i of that vector.
+- ``x_i``: entry i of the vector x, unless x is a matrix (declared, or upper case) or the
+  formula uses xᵢ as a vector: transposed (``x_i^\\top``), after a transpose or a matrix
+  (``w^\\top x_i``, ``W x_i``), under a norm (``\\|x_i - \\mu\\|``) or in ⟨·, ·⟩. Then xᵢ is
+  row i of the data matrix x, as a column vector: sample i.
+- A sum's range is its limits, or else the length its entries have.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sympy as sp
 
 from derive.errors import InputError, ShapeError, UnsupportedError
-from derive.expr import MatScalar, elementwise, is_matrix, transpose
+from derive.expr import MatScalar, is_matrix
 from derive.latex import parser as P
-from derive.latex.shapes import SCALAR_FUNCTIONS, Shapes, entrywise_power
+from derive.latex.index_form import Entry, Index, IndexProduct, IndexSum, MatrixIndexSum, Row
+
+#: where the kind and shape of a symbol read through its entries came from
+ENTRY_OF_MATRIX = "inferred: {name}_ij in a sum over i and j is entry (i, j) of this matrix"
 
 
-@dataclass(frozen=True)
-class Each:
-    """The terms t_i of a sum over i, for every i at once: row i of the n×p matrix `m` is t_i
-    (transposed when `orient` is "col", so that t_i is a p-vector). Width 1: scalar terms."""
+def depends(node: object, index: str) -> bool:
+    """Whether a syntax tree reads the summation index `index` (an entry, δ, (Wx)ᵢ)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, P.Indexed) and index in (n.index, n.second):
+            return True
+        if isinstance(n, P.Subscripted) and index in n.indices:
+            return True
+        if isinstance(n, tuple):
+            stack.extend(n)
+        elif hasattr(n, "__dataclass_fields__"):
+            stack.extend(getattr(n, f) for f in n.__dataclass_fields__)
+    return False
 
-    m: sp.Basic
-    orient: str = "col"
 
-    @property
-    def width(self) -> sp.Expr:
-        return self.m.shape[1]
-
-    def resolved(self, b: Shapes) -> Each:
-        return Each(b.resolve(self.m), self.orient)
+def _single(node: object) -> str | None:
+    """The base x of an entry xᵢ with one index, else None."""
+    return node.base if isinstance(node, P.Indexed) and node.second is None else None
 
 
-class Lifter:
-    """The body of a sum over i as `Each` (terms that depend on i) or an expression (not).
+def _linear_entries(node: object) -> set[str]:
+    """The bases of entries xᵢ that are terms of `node` (xᵢ, xᵢ − μ, −xᵢ, xᵢ + b)."""
+    if isinstance(node, P.Add):
+        return set().union(*(_linear_entries(t) for t in node.terms))
+    if isinstance(node, P.Neg):
+        return _linear_entries(node.arg)
+    base = _single(node)
+    return {base} if base else set()
 
-    x_i is entry i of a vector x, or row i of a matrix x (declared, or an undeclared x whose
-    x_i is used as a vector, as in wᵀx_i; otherwise it is a vector). Products of terms follow
-    the matrix product of each term: wᵀx_i for every i is X w, y_i x_iᵀw is y ⊙ (X w).
+
+def _vectorlike(node: object, declared: dict[str, sp.Basic]) -> bool:
+    """Whether a factor is written as a vector or matrix that xᵢ may follow: wᵀ, W, A⁻¹."""
+    if isinstance(node, (P.Transpose, P.Prime, P.Inverse, P.PseudoInverse)):
+        return True
+    if isinstance(node, P.Name):
+        sym = declared.get(node.name)
+        if sym is not None:
+            return is_matrix(sym) and sym.shape[1] != 1
+        head = node.name.split("_")[0].split("^")[0]
+        return head[:1].isupper()
+    return False
+
+
+def rows_written(tree: object, declared: dict[str, sp.Basic]) -> set[str]:
+    """The names x whose entries xᵢ the formula uses as vectors (see the module doc): the
+    rows of a data matrix x."""
+    out: set[str] = set()
+    stack = [tree]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (P.Transpose, P.Prime, P.Norm)):
+            out |= _linear_entries(n.arg)
+        elif isinstance(n, P.Inner):
+            out |= _linear_entries(n.left) | _linear_entries(n.right)
+        elif isinstance(n, P.Mul):
+            for before, f in zip(n.factors, n.factors[1:], strict=False):
+                base = _single(f)
+                if base and _vectorlike(before, declared):
+                    out.add(base)
+        if isinstance(n, tuple):
+            stack.extend(n)
+        elif hasattr(n, "__dataclass_fields__"):
+            stack.extend(getattr(n, f) for f in n.__dataclass_fields__)
+    return out
+
+
+class IndexReader:
+    """Sums, entries and rows for the `Builder` (which supplies the shape-checked arithmetic:
+    `build`, `name`, `unify`, `resolve`, `dimension`, …).
+
+    While a sum's terms are built, `ranges` holds the length of each index in scope.
     """
 
-    def __init__(self, b: Shapes, index: str) -> None:
-        self.b = b
-        self.index = index
+    @property
+    def ranges(self) -> dict[str, sp.Expr]:
+        if "_ranges" not in self.__dict__:
+            self._ranges: dict[str, sp.Expr] = {}
+            self.row_bases: set[str] = set()
+        return self._ranges
 
-    def depends(self, node: object) -> bool:
-        if isinstance(node, P.Indexed):
-            return node.index == self.index
-        if isinstance(node, P.Reduce):  # a sum over j inside may still read x_i
-            return self.depends(node.body)
-        if isinstance(node, tuple):
-            return any(self.depends(a) for a in node)
-        if hasattr(node, "__dataclass_fields__"):
-            return any(self.depends(getattr(node, f)) for f in node.__dataclass_fields__)
-        return False
-
-    def lift(self, node: object) -> sp.Basic | Each:
-        if not self.depends(node):
-            return self.b.build(node)
-        method = getattr(self, "_" + type(node).__name__, None)
-        if method is None:
+    def _length(self, node: P.Reduce) -> sp.Expr | None:
+        """The number of terms the limits of a sum give (None: no limits)."""
+        if node.upper is None:
+            if node.lower is not None:
+                raise UnsupportedError(f"a sum from {node.index} = … with no upper limit")
+            return None
+        length = self.dimension(node.upper, "the upper limit of a sum")
+        lower = sp.S.One if node.lower is None else self.dimension(node.lower, "a limit")
+        if lower not in (0, 1):
+            raise UnsupportedError(f"a sum from {node.index} = {lower}", "start at 1 or 0")
+        length = length + 1 - lower
+        if length.is_number and (not length.is_Integer or length < 1):
+            raise InputError(f"a sum over {node.index} of {length} terms")
+        if not (length.is_Integer or length in self.dims.values() or self.is_fresh(length)):
             raise UnsupportedError(
-                f"{type(node).__name__.lower()} of terms that depend on {self.index} "
-                f"inside a sum over {self.index}"
+                f"a sum over {node.index} up to {length}",
+                "an upper limit is a dimension: a number, or a name not declared a scalar",
             )
-        out = method(node)
-        return out.resolved(self.b) if isinstance(out, Each) else out
+        return length
 
-    # leaves and helpers
-    def _Indexed(self, node: P.Indexed) -> Each:
-        b = self.b
-        if node.index != self.index:
-            raise UnsupportedError(f"{node.base}_{node.index} inside a sum over {self.index}")
-        if node.base not in b.syms and node.base[0].islower():
-            width = b._fresh()
-            b.sample_width.add(width)
-            b.syms[node.base] = sp.MatrixSymbol(node.base, b._fresh(), width)
-        v = b.name(node.base)
+    def _constant(self, node: P.Reduce, length: sp.Expr | None) -> sp.Basic:
+        """A sum (or product) whose terms do not depend on its index: n t (or tⁿ)."""
+        if length is None:
+            raise UnsupportedError(
+                f"a sum over {node.index} whose terms do not depend on {node.index}"
+            )
+        t = self.resolve(self.build(node.body))
+        if is_matrix(t) and tuple(t.shape) == (1, 1):
+            t = MatScalar(t)
+        if is_matrix(t):
+            raise UnsupportedError(f"a sum or product over {node.index} of a constant matrix")
+        if node.op == "prod":
+            return self.number_power(t, length) if t.is_number else t**length
+        return length * t
+
+    def _Reduce(self, node: P.Reduce) -> sp.Basic:
+        ranges = self.ranges
+        if not ranges:  # the outermost sum: how its entries are used decides rows
+            self.row_bases |= rows_written(node, self.syms)
+        length = self._length(node)
+        if not depends(node.body, node.index):
+            return self._constant(node, length)
+        ranges[node.index] = length if length is not None else self._fresh()
+        try:
+            t = self.resolve(self.build(node.body))
+        finally:
+            span = self.resolve(ranges.pop(node.index))
+        i = Index(node.index)
+        if is_matrix(t) and tuple(t.shape) == (1, 1):
+            t = MatScalar(t)
+        if is_matrix(t):
+            if node.op == "prod":
+                raise UnsupportedError(f"a product over {node.index} of vectors")
+            return MatrixIndexSum(sp.Lambda(i, t), span)
+        if node.op == "prod":
+            return IndexProduct(t, (i, 1, span))
+        if isinstance(node.body, P.Reduce) and node.body.joint and isinstance(t, IndexSum):
+            return IndexSum(t.function, *t.limits, (i, 1, span))  # Σᵢⱼ, written as one
+        return IndexSum(t, (i, 1, span))
+
+    def _index(self, base: str, index: str) -> Index:
+        if index not in self.ranges:
+            raise UnsupportedError(
+                f"{base}_{index} outside a sum over {index}",
+                "write the sum, or use vector notation",
+            )
+        return Index(index)
+
+    def _span(self, index: str, size: sp.Expr, what: str) -> None:
+        """The length of `index` is `size` (the entries of `what`)."""
+        span = self.ranges[index]
+        self.unify(
+            size,
+            span,
+            lambda: (
+                f"{what}: a sum over {index} of {self._show(span)} terms, but "
+                f"{self._show(size)} entries: the lengths differ"
+            ),
+        )
+
+    def _Indexed(self, node: P.Indexed) -> sp.Basic:
+        if node.second is not None:
+            return self._entry2(node)
+        i = self._index(node.base, node.index)
+        name = node.base
+        if name not in self.syms and name not in self.dims and name[0].islower():
+            rows = self.ranges[node.index]
+            cols = self._fresh() if name in self.row_bases else sp.S.One
+            self.syms[name] = sp.MatrixSymbol(name, rows, cols)
+            self.source[name] = "sample"
+        v = self.resolve(self.name(name))
+        what = f"{name}_{node.index}"
         if not is_matrix(v):
-            raise ShapeError(f"{node.base}_{node.index}: {node.base} is a scalar, not a vector")
-        return Each(v)
+            raise ShapeError(f"{what}: {name} is a scalar, not a vector")
+        if v.shape[1] == 1 or v.shape[0] == 1:
+            self._span(node.index, v.shape[0] if v.shape[1] == 1 else v.shape[1], what)
+            return Entry(self.resolve(v), i)
+        self._span(node.index, v.shape[0], what)
+        return Row(self.resolve(v), i)
 
-    def scalar(self, e: Each, what: str) -> Each:
-        """e, whose terms must be numbers (width 1)."""
-        self.b.unify(
-            e.width,
-            sp.S.One,
-            lambda: f"{what} needs numbers, but the terms {self.b._show(e.m)} are not",
-        )
-        return e.resolved(self.b)
-
-    def as_each(self, v: sp.Basic | Each, like: Each) -> Each:
-        """A term that does not depend on i, repeated for every i, in the form of `like`."""
-        b = self.b
-        if isinstance(v, Each):
-            return v
-        like = like.resolved(b)
-        rows = like.m.shape[0]
+    def _entry2(self, node: P.Indexed) -> sp.Basic:
+        """A_{ij}: entry (i, j) of a matrix; δ_{ij} the Kronecker delta."""
+        i, j = self._index(node.base, node.index), self._index(node.base, node.second)
+        name, what = node.base, f"{node.base}_{node.index}{node.second}"
+        if name == "delta" and name not in self.syms:
+            self.unify(
+                self.ranges[node.index],
+                self.ranges[node.second],
+                lambda: f"δ_{node.index}{node.second} over indices of different lengths",
+            )
+            return sp.KroneckerDelta(i, j)
+        if name not in self.syms and name not in self.dims:
+            self.syms[name] = sp.MatrixSymbol(
+                name, self.ranges[node.index], self.ranges[node.second]
+            )
+            self.source[name] = ENTRY_OF_MATRIX.format(name=name)
+        v = self.resolve(self.name(name))
         if not is_matrix(v):
-            if b.is_fresh(like.width):
-                like = self.scalar(like, "adding a number")
-            if like.width == 1:
-                return Each(sp.MatMul(v, sp.OneMatrix(rows, 1)))
-            return Each(sp.MatMul(v, sp.OneMatrix(rows, 1), sp.OneMatrix(1, like.width)))
-        if tuple(v.shape) == (1, 1):
-            return self.as_each(MatScalar(v), like)
-        if v.shape[1] == 1:  # the column c for every i: row i is cᵀ
-            return Each(sp.MatMul(sp.OneMatrix(rows, 1), transpose(v)), "col")
-        if v.shape[0] == 1:
-            return Each(sp.MatMul(sp.OneMatrix(rows, 1), v), "row")
-        raise UnsupportedError(f"a matrix {b._show(v)} added to the terms of a sum")
+            raise ShapeError(f"{what}: {name} is a scalar, not a matrix")
+        if v.shape[1] == 1 and not self.is_fresh(v.shape[0]) and v.shape[0] != 1:
+            raise ShapeError(f"{what}: two indices on {name}, which is a vector")
+        self._span(node.index, v.shape[0], what)
+        self._span(node.second, self.resolve(v).shape[1], what)
+        return Entry(self.resolve(v), i, j)
 
-    def combine(self, parts: list, op: str) -> sp.Basic | Each:
-        """Terms added (op "add") or multiplied entrywise (op "odot") over i."""
-        b = self.b
-        eaches = [p for p in parts if isinstance(p, Each)]
-        like = eaches[0]
-        out: Each | None = None
-        for p in parts:
-            e = self.as_each(p, like)
-            if out is None:
-                out = e
-                continue
-            if out.orient != e.orient and 1 not in (out.width, e.width):
-                raise ShapeError(f"a row and a column term inside a sum over {self.index}")
-            if op == "add":
-                m = b.add(out.m, e.m)
-            else:
-                m = b.elementwise_op("odot", [out.m, e.m])
-            out = Each(b.resolve(m), out.orient if out.width != 1 else e.orient)
-        return out
-
-    # the tree
-    def _Add(self, node: P.Add) -> Each:
-        return self.combine([self.lift(t) for t in node.terms], "add")
-
-    def _Elementwise(self, node: P.Elementwise) -> Each:
-        if node.op != "odot":
-            raise UnsupportedError(f"a Kronecker product inside a sum over {self.index}")
-        return self.combine([self.lift(f) for f in node.factors], "odot")
-
-    def _Neg(self, node: P.Neg) -> Each:
-        e = self.lift(node.arg)
-        return Each(sp.MatMul(-1, e.m), e.orient)
-
-    def _Transpose(self, node: P.Transpose) -> Each:
-        e = self.lift(node.arg)
-        return Each(e.m, "row" if e.orient == "col" else "col")
-
-    def _Mul(self, node: P.Mul) -> sp.Basic | Each:
-        """Numbers (y_i, 2, λ) aside, the rest multiplied in order, then the numbers.
-
-        x_i of unknown width is a vector when it is transposed or follows a vector or matrix
-        factor (wᵀx_i, x_iᵀA x_i), otherwise a number (y_i in y_i wᵀx_i): y ⊙ (X w).
-        """
-        b = self.b
-        numbers: list[sp.Basic | Each] = []
-        acc: sp.Basic | Each | None = None
-        for f in node.factors:
-            v = self.lift(f)
-            if isinstance(v, Each):
-                if b.is_fresh(v.width):
-                    follows = acc is not None and (isinstance(acc, Each) or is_matrix(acc))
-                    if not (v.orient == "row" or follows):
-                        v = self.scalar(v, "a product")
-                if v.width == 1:
-                    numbers.append(v)
-                    continue
-            elif not is_matrix(v) or tuple(v.shape) == (1, 1):
-                numbers.append(v)
-                continue
-            acc = v if acc is None else self.times(acc, v)
-        lead: sp.Basic | Each | None = None
-        for n in numbers:  # in the order written
-            lead = n if lead is None else self.times(lead, n)
-        if acc is None or lead is None:
-            return lead if acc is None else acc
-        return self.times(lead, acc)
-
-    def times(self, a: sp.Basic | Each, c: sp.Basic | Each) -> sp.Basic | Each:
-        """The product of two factors for every i, each multiplied as matrices are."""
-        b = self.b
-        if not isinstance(a, Each) and not isinstance(c, Each):
-            return b.mul(a, c)
-        if not isinstance(a, Each):
-            return self._const_times(a, c)
-        if not isinstance(c, Each):
-            return self._times_const(a, c)
-        # two terms that depend on i: a number times anything, or a row times a column
-        if a.width != 1 and c.width != 1 and a.orient == "row" and c.orient == "col":
-            b.unify(a.width, c.width, lambda: f"the product {b._show(a.m)} · {b._show(c.m)}")
-            a, c = a.resolved(b), c.resolved(b)
-            inner = b.elementwise_op("odot", [a.m, c.m])
-            return Each(sp.MatMul(inner, sp.OneMatrix(a.width, 1)))
-        if a.width != 1 and b.is_fresh(a.width):
-            a = self.scalar(a, "a product")  # y_i x_i: the first factor is the number
-        elif c.width != 1 and b.is_fresh(c.width):
-            c = self.scalar(c, "a product")
-        if a.width == 1:
-            return self._scale(a, c)
-        if c.width == 1:
-            return self._scale(c, a)
-        raise UnsupportedError(f"an outer product of terms inside a sum over {self.index}")
-
-    def _scale(self, s: Each, e: Each) -> Each:
-        """s_i e_i for numbers s_i."""
-        b = self.b
-        b.unify(s.m.shape[0], e.m.shape[0], "the terms of one sum have different counts")
-        s, e = s.resolved(b), e.resolved(b)
-        if e.width == 1:
-            return Each(b.elementwise_op("odot", [s.m, e.m]))
-        wide = sp.MatMul(s.m, sp.OneMatrix(1, e.width))
-        return Each(b.elementwise_op("odot", [wide, e.m]), e.orient)
-
-    def _const_times(self, k: sp.Basic, e: Each) -> Each:
-        """K e_i for every i, K not depending on i."""
-        b = self.b
-        if not is_matrix(k) or tuple(k.shape) == (1, 1):
-            k = MatScalar(k) if is_matrix(k) else k
-            return Each(sp.MatMul(k, e.m), e.orient)
-        if e.width == 1 or (b.is_fresh(e.width) and k.shape[1] == 1):
-            e = self.scalar(e, "a product")
-            return self._scale_const(e, k)
-        if e.orient != "col":
-            raise UnsupportedError(f"an outer product of terms inside a sum over {self.index}")
-        b.unify(
-            k.shape[1],
-            e.width,
-            lambda: f"the product {b._show(k)} times {b._show(e.m)} (row i) does not conform",
-        )
-        k, e = b.resolve(k), e.resolved(b)
-        out = Each(b.mul(e.m, transpose(k)))  # row i is (K e_i)ᵀ = e_iᵀ Kᵀ
-        return out if out.width != 1 else Each(out.m)
-
-    def _times_const(self, e: Each, k: sp.Basic) -> Each:
-        """e_i K for every i."""
-        b = self.b
-        if not is_matrix(k) or tuple(k.shape) == (1, 1):
-            k = MatScalar(k) if is_matrix(k) else k
-            return Each(sp.MatMul(k, e.m), e.orient)
-        if e.width == 1 or (b.is_fresh(e.width) and k.shape[0] == 1):
-            e = self.scalar(e, "a product")
-            return self._scale_const(e, k)
-        if e.orient != "row":
-            raise UnsupportedError(f"an outer product of terms inside a sum over {self.index}")
-        b.unify(
-            e.width,
-            k.shape[0],
-            lambda: f"the product {b._show(e.m)} (row i) times {b._show(k)} does not conform",
-        )
-        e, k = e.resolved(b), b.resolve(k)
-        return Each(b.mul(e.m, k), "row")
-
-    def _scale_const(self, s: Each, k: sp.Basic) -> Each:
-        """s_i K for numbers s_i and a vector K."""
-        if k.shape[1] == 1:
-            return Each(sp.MatMul(s.m, transpose(k)), "col")
-        if k.shape[0] == 1:
-            return Each(sp.MatMul(s.m, k), "row")
-        raise UnsupportedError(f"a matrix times the terms of a sum over {self.index}")
-
-    def _Frac(self, node: P.Frac) -> sp.Basic | Each:
-        num, den = self.lift(node.num), self.lift(node.den)
-        if isinstance(den, Each):
-            den = self.scalar(den, "a denominator")
-            return self.times(num, Each(entrywise_power(den.m, -1)))
-        den = self.b.scalar_of(den, "a denominator")
-        if den == 0:
-            raise InputError("division by zero")
-        return self.times(num, sp.Pow(den, -1))
-
-    def _Power(self, node: P.Power) -> Each:
-        if isinstance(node.base, P.Norm) and node.base.p in ("2", "F") and node.exp == P.Num("2"):
-            return self._squared_norm(self.lift(node.base.arg))
-        if self.depends(node.exp):
-            raise UnsupportedError(f"an exponent that depends on {self.index}")
-        base = self.scalar(self.lift(node.base), "a power")
-        exp = self.b.scalar_of(self.b.build(node.exp), "an exponent")
-        return Each(entrywise_power(base.m, exp))
-
-    def _HadamardPower(self, node: P.HadamardPower) -> Each:
-        if self.depends(node.exp):
-            raise UnsupportedError(f"an exponent that depends on {self.index}")
-        base = self.lift(node.base)
-        exp = self.b.scalar_of(self.b.build(node.exp), "an exponent")
-        return Each(entrywise_power(base.m, exp), base.orient)
-
-    def _squared_norm(self, e: Each) -> Each:
-        """‖e_i‖² for every i: the row sums of e ⊙ e."""
-        sq = self.b.elementwise_op("odot", [e.m, e.m])
-        return Each(sp.MatMul(sq, sp.OneMatrix(e.width, 1)))
-
-    def _Norm(self, node: P.Norm) -> Each:
-        e = self.lift(node.arg)
-        if node.p == "1":
-            rows = elementwise(sp.Abs, e.m)
-            return Each(sp.MatMul(rows, sp.OneMatrix(e.width, 1)))
-        return Each(elementwise(sp.sqrt, self._squared_norm(e).m))
-
-    def _Bars(self, node: P.Bars) -> Each:
-        e = self.lift(node.arg)
-        return Each(elementwise(sp.Abs, e.m), e.orient)
-
-    def _Call(self, node: P.Call) -> Each:
-        if node.fn not in SCALAR_FUNCTIONS:
-            raise UnsupportedError(f"{node.fn} of terms that depend on {self.index} in a sum")
-        e = self.lift(node.arg)
-        out = Each(elementwise(SCALAR_FUNCTIONS[node.fn], e.m), e.orient)
-        if node.base is not None:
-            base = self.b.scalar_of(self.b.build(node.base), "the base of a logarithm")
-            if base.is_number and (base <= 0 or base == 1):
-                raise InputError(f"a logarithm to the base {base}")
-            return Each(sp.MatMul(1 / sp.log(base), out.m), out.orient)
-        return out
-
-    def _Reduce(self, node: P.Reduce) -> Each:
-        raise UnsupportedError(f"a sum or product over {node.index} inside a sum over {self.index}")
+    def _Subscripted(self, node: P.Subscripted) -> sp.Basic:
+        """(Wx)_i, softmax(z)_k, (AB)_{ij}: an entry of the vector or matrix written."""
+        idx = [self._index("(…)", n) for n in node.indices]
+        v = self.resolve(self.build(node.arg))
+        what = f"({self._show(v)})_{''.join(node.indices)}"
+        if not is_matrix(v):
+            raise ShapeError(f"{what}: an entry of a scalar")
+        if len(idx) == 1:
+            if v.shape[1] != 1 and v.shape[0] != 1:
+                raise UnsupportedError(
+                    f"{what}: one index on a matrix", "write two indices, as (AB)_{ij}"
+                )
+            self._span(node.indices[0], v.shape[0] if v.shape[1] == 1 else v.shape[1], what)
+            return Entry(self.resolve(v), *idx)
+        self._span(node.indices[0], v.shape[0], what)
+        self._span(node.indices[1], self.resolve(v).shape[1], what)
+        return Entry(self.resolve(v), *idx)
