@@ -9,6 +9,7 @@ import sympy as sp
 
 import derive.methods  # noqa: F401  (attaches d.check(), d.to_latex(), … to Derivation)
 from derive.derivatives import gradient_derivation, hessian_derivation, jacobian_derivation
+from derive.expr import Vec, is_matrix
 from derive.model import Derivation
 from derive.problem import Shape, make_problem
 
@@ -75,7 +76,9 @@ def hessian(
     assume: Assume | None = None,
     check: bool = True,
 ) -> Derivation:
-    """∂²f/∂x∂xᵀ of a scalar f with respect to a column vector x (the Jacobian of ∇f)."""
+    """∂²f/∂x∂xᵀ of a scalar f with respect to a column vector x (the Jacobian of ∇f); with
+    respect to an m × n matrix X, the mn × mn Hessian ∂²f/∂vec(X)∂vec(X)ᵀ in the vec convention
+    of Magnus & Neudecker (vec stacks columns), derived by the second differential."""
     d = hessian_derivation(make_problem(f, wrt, shapes, assume))
     return finish(d, check)
 
@@ -88,7 +91,16 @@ def jacobian(
     assume: Assume | None = None,
     check: bool = True,
 ) -> Derivation:
-    """∂g/∂xᵀ of a column-vector function g of a column vector x: entry (i, j) is ∂g_i/∂x_j."""
+    """∂g/∂xᵀ of a column-vector function g of a column vector x: entry (i, j) is ∂g_i/∂x_j.
+
+    For a p × q matrix function F, or a matrix X (m × n), the pq × mn Jacobian
+    ∂vec(F)/∂vec(X)ᵀ in the vec convention of Magnus & Neudecker (vec stacks columns)."""
+    if isinstance(f, str):
+        from derive.latex import parse_latex
+
+        f = parse_latex(f, shapes, assume)
+    if is_matrix(f) and f.shape[1] != 1:
+        f = Vec(f)  # a matrix function: the Jacobian of its vec
     d = jacobian_derivation(make_problem(f, wrt, shapes, assume, vector_valued=True))
     return finish(d, check)
 

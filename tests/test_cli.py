@@ -84,7 +84,7 @@ def test_json_output_follows_the_schema(tmp_path):
     out = run("show", "softmax-ce", "--format", "json", "--output", str(target))
     assert out.returncode == 0, out.stderr
     data = json.loads(target.read_text())
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert data["check"]["passed"] is True and data["check"]["trials"] == 5
     for step in data["steps"]:
         assert set(step["rule"]) == {"id", "name", "source"}
@@ -170,3 +170,41 @@ def test_grad_takes_latex_names_in_its_options():
     result = out.stdout.split("Result:")[1]
     assert "∂f/∂Σ = (1/2)(Σ⁻¹ − Σ⁻¹(x − μ)(x − μ)ᵀΣ⁻¹)" in result
     assert "verified against JAX autodiff" in out.stdout
+
+
+# --- polish (issue #18, item 7) ----------------------------------------------------------------
+
+
+def test_version():
+    from importlib.metadata import version
+
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"derive {version('derive')}"
+
+
+def test_help_shows_one_example_a_line_and_each_parses():
+    import shlex
+
+    from derive.cli import EXAMPLES, build_parser
+
+    out = run("--help")
+    assert out.returncode == 0
+    shown = out.stdout.split("examples:\n", 1)[1].splitlines()
+    lines = [line for line in EXAMPLES.splitlines()[1:]]
+    assert shown == lines and len(lines) >= 6
+    parser = build_parser()
+    for line in lines:
+        words = shlex.split(line)
+        assert words[0] == "derive"
+        assert parser.parse_args(words[1:]).command == words[1], line
+
+
+def test_assume_help_lists_every_assumption_kind():
+    from derive.problem import ASSUMPTIONS
+
+    for cmd in ("grad", "hessian", "jacobian", "check"):
+        out = run(cmd, "--help")
+        assert out.returncode == 0
+        help_text = " ".join(out.stdout.split())  # argparse wraps; hyphens stay whole
+        missing = [kind for kind in ASSUMPTIONS if kind not in help_text]
+        assert not missing, f"{cmd}: {missing}"

@@ -15,6 +15,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.precedence import PRECEDENCE, precedence_traditional
 
 from derive.expr import (
+    CommutationMatrix,
     DifferentialSymbol,
     GradientOf,
     HessianOf,
@@ -26,6 +27,7 @@ from derive.expr import (
     ScalarDifferential,
     ScalarDifferentialSymbol,
     Softmax,
+    Vec,
 )
 
 ADD = PRECEDENCE["Add"]
@@ -214,11 +216,22 @@ class NotationMixin:
             return self._ew[3]
         if isinstance(e, (DifferentialSymbol, sp.Identity)):
             return True
-        if isinstance(e, (sp.MatrixSymbol, sp.Symbol)):
-            return not self._has_script(s)
+        if isinstance(e, (sp.MatrixSymbol, sp.Symbol)) or getattr(e, "takes_scripts", False):
+            return not self._has_script(s)  # (entries xᵢ, Aᵢⱼ say so: takes_scripts)
         if isinstance(e, sp.OneMatrix):
             return e.shape[1] == 1
-        if isinstance(e, (sp.Function, sp.DiagMatrix, Softmax, LogSumExp, MatrixFunction)):
+        if isinstance(
+            e,
+            (
+                sp.Function,
+                sp.DiagMatrix,
+                Softmax,
+                LogSumExp,
+                MatrixFunction,
+                Vec,
+                CommutationMatrix,
+            ),
+        ):
             return True
         if isinstance(e, ElementwiseApplyFunction):
             t, body = elementwise_parts(e)
@@ -256,6 +269,8 @@ class NotationMixin:
         and "2" for ∂x²: ∂f/∂X, ∂²f/∂x∂xᵀ, ∂g/∂xᵀ, and for scalars ∂²f/∂σ², ∂²f/∂σ∂μ (the
         gradient of a gradient, outer variable first)."""
         f, x = expr.args
+        if isinstance(expr, (HessianOf, JacobianOf)) and is_mat(x) and x.shape[1] != 1:
+            x = Vec(x)  # with respect to a matrix: the vec convention, ∂²f/∂vec(X)∂vec(X)ᵀ
         if isinstance(expr, HessianOf):
             return 2, f, [(x, ""), (x, "T")] if is_mat(x) else [(x, "2")]
         if isinstance(expr, JacobianOf):

@@ -25,13 +25,13 @@ products of entries become ``\odot``, powers (and quotients) become Hadamard pow
 negative terms as subtraction, positive terms first (otherwise in SymPy's order), and a
 matrix product prints its scalar coefficient first (``\frac{1}{2} A^{\top} x``, ``-A x``).
 
-`escape_text` and `math_text` write plain text (a rule name, a note) as LaTeX text.
+`escape_text` and `math_text` (from `derive.notation.latex_text`) write plain text (a rule
+name, a note) as LaTeX text.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter
@@ -42,6 +42,7 @@ from derive.expr import (
     MatScalar,
     ScalarDifferential,
     ScalarDifferentialSymbol,
+    Vec,
 )
 from derive.notation.common import (
     ADD,
@@ -55,6 +56,7 @@ from derive.notation.common import (
     negate,
     norm_power,
 )
+from derive.notation.latex_text import escape_text, math_text  # noqa: F401  (re-exported)
 
 # σ written just before a bracket reads back as the sigmoid σ(·) (the input convention), so a
 # product of the scalar σ and a bracketed factor is written with a \cdot: σ · (t + 1).
@@ -63,6 +65,23 @@ _SIGMA_BEFORE_BRACKET = re.compile(r"(?<![A-Za-z])(\\sigma) (?=\\left\(|\()")
 
 def _unambiguous(tex: str) -> str:
     return _SIGMA_BEFORE_BRACKET.sub(r"\1 \\cdot ", tex)
+
+
+def _is_entry(e: sp.Basic) -> bool:
+    """An entry xᵢ, Aᵢⱼ of index notation (derive.latex.index_form), or a power of one."""
+    return getattr(e.base if isinstance(e, sp.Pow) else e, "takes_scripts", False)
+
+
+def _entries_first(expr: sp.Mul) -> bool:
+    """Whether a product holds entries among other factors and no quotient: printed with
+    the entries first, y_{i} \\log(…), not SymPy's order."""
+    factors = sp.Mul.make_args(expr.as_coeff_Mul()[1])
+    entries = [f for f in factors if _is_entry(f)]
+    return (
+        0 < len(entries) < len(factors)
+        and not any(isinstance(f, sp.Pow) and f.exp.is_negative for f in factors)
+        and not any(is_mat(f) for f in factors)
+    )
 
 
 def _tall(s: str) -> bool:
@@ -151,6 +170,10 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
     def _print_differential(self, expr):
         arg = expr.args[0]
         s = self._print(arg)
+        if type(arg) is type(expr) and isinstance(arg.args[0], (sp.Symbol, sp.MatrixSymbol)):
+            return r"\mathrm{d}^2" + self._print(arg.args[0])  # d(df): the second differential
+        if isinstance(arg, Vec):
+            return r"\mathrm{d}" + s  # d vec(F)
         if isinstance(arg, (sp.Symbol, sp.MatrixSymbol)):
             return r"\mathrm{d}" + s
         return rf"\mathrm{{d}}\left({s}\right)"
@@ -204,6 +227,12 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
     def _print_softplus(self, expr, exp=None):
         return self._call(r"\operatorname{softplus}", expr.args[0], exp)
 
+    def _print_relu(self, expr, exp=None):
+        return self._call(r"\operatorname{ReLU}", expr.args[0], exp)
+
+    def _print_step(self, expr, exp=None):
+        return self._call(r"\operatorname{step}", expr.args[0], exp)
+
     def _print_Softmax(self, expr):
         return self._call(r"\operatorname{softmax}", expr.arg)
 
@@ -216,6 +245,13 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
     def _print_FrechetDerivative(self, expr):
         x, e = self._print(expr.arg), self._print(expr.direction)
         return rf"L_{{\operatorname{{{expr.fn}m}}}}\left({x}, {e}\right)"
+
+    def _print_NuclearNorm(self, expr, exp=None):
+        tex = rf"\left\|{self._print(expr.arg)}\right\|_*"
+        return f"{tex}^{{{exp}}}" if exp is not None else tex
+
+    def _print_PolarFactor(self, expr):
+        return self._call(r"\operatorname{polar}", expr.arg)
 
     def _print_ExtremeEigenvalue(self, expr, exp=None):
         return self._call(rf"\lambda_{{\{expr.which}}}", expr.arg, exp)
@@ -251,6 +287,12 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
     def _print_KroneckerProduct(self, expr):
         return r" \otimes ".join(self.parenthesize(a, MUL, strict=False) for a in expr.args)
 
+    def _print_Vec(self, expr):
+        return self._call(r"\operatorname{vec}", expr.arg)
+
+    def _print_CommutationMatrix(self, expr):
+        return rf"K_{{{self._print(expr.m)}{self._print(expr.n)}}}"
+
     def _coefficient(self, c: sp.Expr) -> str:
         """A scalar coefficient written before matrix factors: 2, \\frac{1}{2}, (xᵀy)."""
         plain = [f for f in sp.Mul.make_args(c) if not isinstance(f, MatScalar)]
@@ -278,6 +320,8 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
     def _print_Mul(self, expr):
         if self._ew is not None and expr.has(self._ew[0]):
             return self._print_elementwise_mul(expr)
+        if _entries_first(expr):
+            return self._print_entries_first(expr)
         diffs = [f for f in expr.args if _is_differential(f)]
         if diffs and len(diffs) < len(expr.args):
             # g dθ with the differential last and set off: \frac{n}{\sigma} \,\mathrm{d}\sigma.
@@ -309,6 +353,21 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
             return rf"\left({self._print(expr.base)}\right)^{{{self._print(expr.exp)}}}"
         return super()._print_Pow(expr)
 
+    def _print_entries_first(self, expr: sp.Mul) -> str:
+        """y_{i} \\log(…): a product of entries and other factors, the entries first (as
+        index notation is written), the coefficient before them."""
+        coeff, rest = expr.as_coeff_Mul()
+        factors = sp.Mul.make_args(rest)
+        factors = [f for f in factors if _is_entry(f)] + [f for f in factors if not _is_entry(f)]
+        sign = self._NEG_LEAD if coeff.is_negative else ""
+        parts = [] if abs(coeff) == 1 else [self._print(abs(coeff))]
+        for k, f in enumerate(factors):
+            tex = self._print(f)
+            if self._needs_mul_brackets(f, first=not parts, last=k == len(factors) - 1):
+                tex = rf"\left({tex}\right)"
+            parts.append(tex)
+        return _unambiguous(sign + " ".join(parts))
+
     def _print_elementwise_mul(self, expr: sp.Mul) -> str:
         """A product in an elementwise body: constants first, entry factors joined by ⊙."""
         t = self._ew[0]
@@ -323,6 +382,43 @@ class LatexPrinter(NotationMixin, _SympyLatexPrinter):
         if const != 1:
             body = f"{self.parenthesize(const, MUL, strict=True)} {body}"
         return sign + body
+
+    # -- index notation (derive.latex.index_form) --------------------------------------------
+    def _subscripted(self, parent: sp.Basic, indices: tuple) -> str:
+        """base_{ij}: bracketed unless the base is a plain name or a function's value."""
+        s = self._print(parent)
+        if isinstance(parent, sp.MatrixSymbol):
+            clean = "_" not in s and "^" not in s
+        else:
+            clean = self._clean_base(parent, s) and "_" not in s and "^" not in s
+        base = s if clean else rf"\left({s}\right)"
+        return f"{base}_{{{''.join(self._print(i) for i in indices)}}}"
+
+    def _print_Entry(self, expr):
+        return self._subscripted(expr.parent, expr.indices)
+
+    def _print_Row(self, expr):
+        return self._subscripted(expr.parent, (expr.index,))
+
+    def _index_operator(self, command: str, indices: tuple, body: sp.Basic) -> str:
+        s = self._print(body)
+        if self.prec(body) <= ADD:
+            s = rf"\left({s}\right)"
+        return rf"{command}_{{{','.join(self._print(i) for i in indices)}}} {s}"
+
+    def _print_IndexSum(self, expr):
+        indices = tuple(lim[0] for lim in reversed(expr.limits))
+        return self._index_operator(r"\sum", indices, expr.function)
+
+    def _print_IndexProduct(self, expr):
+        indices = tuple(lim[0] for lim in reversed(expr.limits))
+        return self._index_operator(r"\prod", indices, expr.function)
+
+    def _print_MatrixIndexSum(self, expr):
+        return self._index_operator(r"\sum", (expr.index,), expr.term)
+
+    def _print_Assemble(self, expr):
+        return self._print(expr.entry)
 
     # -- derivative labels ------------------------------------------------------------------
     def _print_derivative(self, expr):
@@ -360,218 +456,3 @@ def _has_matrix(e: sp.Basic) -> bool:
 def latex(expr: sp.Basic) -> str:
     """LaTeX (math mode, no delimiters) of a SymPy expression in textbook notation."""
     return LatexPrinter().doprint(expr)
-
-
-# --- text ---------------------------------------------------------------------------------------
-
-_TEXT_SPECIALS = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\ensuremath{\sim}",  # in notes, "x ~ N(0, 1)": distributed as
-    "^": r"\textasciicircum{}",
-}
-
-_GREEK = {
-    "α": r"\alpha",
-    "β": r"\beta",
-    "γ": r"\gamma",
-    "δ": r"\delta",
-    "ε": r"\varepsilon",
-    "ϵ": r"\epsilon",
-    "ζ": r"\zeta",
-    "η": r"\eta",
-    "θ": r"\theta",
-    "ϑ": r"\vartheta",
-    "ι": r"\iota",
-    "κ": r"\kappa",
-    "λ": r"\lambda",
-    "μ": r"\mu",
-    "ν": r"\nu",
-    "ξ": r"\xi",
-    "ο": "o",
-    "π": r"\pi",
-    "ρ": r"\rho",
-    "σ": r"\sigma",
-    "ς": r"\varsigma",
-    "τ": r"\tau",
-    "υ": r"\upsilon",
-    "φ": r"\varphi",
-    "ϕ": r"\phi",
-    "χ": r"\chi",
-    "ψ": r"\psi",
-    "ω": r"\omega",
-    "Γ": r"\Gamma",
-    "Δ": r"\Delta",
-    "Θ": r"\Theta",
-    "Λ": r"\Lambda",
-    "Ξ": r"\Xi",
-    "Π": r"\Pi",
-    "Σ": r"\Sigma",
-    "Υ": r"\Upsilon",
-    "Φ": r"\Phi",
-    "Ψ": r"\Psi",
-    "Ω": r"\Omega",
-}
-_GREEK.update({u: u_latin for u, u_latin in zip("ΑΒΕΖΗΙΚΜΝΟΡΤΧ", "ABEZHIKMNOPTX", strict=True)})
-
-_MATH_SYMBOLS = {
-    "−": "-",
-    "∘": r"\circ",
-    "⊙": r"\odot",
-    "⊗": r"\otimes",
-    "≥": r"\geq",
-    "≤": r"\leq",
-    "≠": r"\neq",
-    "≈": r"\approx",
-    "≐": r"\doteq",
-    "≡": r"\equiv",
-    "∝": r"\propto",
-    "±": r"\pm",
-    "∑": r"\sum",
-    "∏": r"\prod",
-    "∫": r"\int",
-    "∂": r"\partial",
-    "∇": r"\nabla",
-    "·": r"\cdot",
-    "×": r"\times",
-    "→": r"\to",
-    "←": r"\leftarrow",
-    "↦": r"\mapsto",
-    "⇒": r"\Rightarrow",
-    "⇔": r"\Leftrightarrow",
-    "∈": r"\in",
-    "∉": r"\notin",
-    "⊂": r"\subset",
-    "∀": r"\forall",
-    "∃": r"\exists",
-    "∞": r"\infty",
-    "√": r"\surd",
-    "‖": r"\|",
-    "⊤": r"\top",
-    "ℝ": r"\mathbb{R}",
-    "𝟏": r"\mathbf{1}",
-    "∅": r"\emptyset",
-    "⋅": r"\cdot",
-    "∣": r"\mid",
-    "∧": r"\wedge",
-    "∨": r"\vee",
-    "¬": r"\neg",
-    "½": r"\tfrac{1}{2}",
-    "¼": r"\tfrac{1}{4}",
-    "¾": r"\tfrac{3}{4}",
-}
-
-_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵀ", "0123456789+-=()niT", strict=True))
-_SUPERSCRIPTS["ᵀ"] = r"\top"
-_SUPERSCRIPTS.update({"ʲ": "j", "ᵏ": "k"})
-_SUBSCRIPTS = dict(
-    zip("₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ", "0123456789+-=()aeoxhklmnpstijruv", strict=True)
-)
-
-_TEXT_PUNCTUATION = {
-    "—": "---",
-    "–": "--",
-    "“": "``",
-    "”": "''",
-    "‘": "`",
-    "’": "'",
-    "…": r"\ldots{}",
-    "\u00a0": "~",
-    "\u2009": r"\,",
-}
-
-_ACCENTS = {"\u0302": r"\hat", "\u0304": r"\bar", "\u0305": r"\bar", "\u0303": r"\tilde"}
-
-
-def _math_char(c: str) -> str | None:
-    if c in _GREEK:
-        return _GREEK[c]
-    if c in _MATH_SYMBOLS:
-        return _MATH_SYMBOLS[c]
-    if c.isascii() and c.isalnum():
-        return c
-    return None
-
-
-def escape_text(s: str) -> str:
-    r"""Plain text as LaTeX text-mode source that pdflatex (T1, utf8) compiles.
-
-    The specials ``& % $ # _ { } ~ ^ \`` are escaped; Greek letters, maths symbols (−, ∘, ≥,
-    ∑, ∂, ∇, ·, ×, →, ⇒, …), runs of superscripts (², ᵀ, ⁻¹) and subscripts, and letters with
-    a combining hat or bar become ``\ensuremath{…}``; Latin-1 text passes through; any other
-    character is shown by its code point rather than breaking the build.
-    """
-    out: list[str] = []
-    i, n = 0, len(s)
-    while i < n:
-        c = s[i]
-        if i + 1 < n and s[i + 1] in _ACCENTS and _math_char(c) is not None:
-            out.append(rf"\ensuremath{{{_ACCENTS[s[i + 1]]}{{{_math_char(c)}}}}}")
-            i += 2
-            continue
-        for table, mark in ((_SUPERSCRIPTS, "^"), (_SUBSCRIPTS, "_")):
-            if c in table:
-                j = i
-                while j < n and s[j] in table:
-                    j += 1
-                out.append(rf"\ensuremath{{{mark}{{{''.join(table[x] for x in s[i:j])}}}}}")
-                i = j
-                break
-        else:
-            if c in _TEXT_SPECIALS:
-                out.append(_TEXT_SPECIALS[c])
-            elif c in _TEXT_PUNCTUATION:
-                out.append(_TEXT_PUNCTUATION[c])
-            elif c in _GREEK or c in _MATH_SYMBOLS:
-                out.append(rf"\ensuremath{{{_math_char(c)}}}")
-            elif c in "\n\t\r":
-                out.append(" ")  # a blank line would end the paragraph inside \text{}
-            elif ord(c) < 0x100 and c.isprintable():
-                out.append(c)
-            elif unicodedata.category(c) == "Mn":
-                pass  # a combining mark on a character we could not accent
-            else:
-                out.append(rf"\texttt{{[U+{ord(c):04X}]}}")
-            i += 1
-    return "".join(out)
-
-
-_MATH_TEXT_SPECIALS = {
-    "\\": r"\backslash",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\sim",
-    "^": r"\hat{\ }",
-}
-
-
-def math_text(s: str) -> str:
-    r"""``\text{s}`` for MathJax and LaTeX alike: TeX specials are set in maths, outside the text.
-
-    MathJax shows the inside of ``\text`` verbatim, so ``\&`` there would print a backslash;
-    outside it, ``\&`` means the same in both. Unicode stays as text.
-    """
-    parts: list[str] = []
-    buf = ""
-    for c in s:
-        if c in _MATH_TEXT_SPECIALS:
-            if buf:
-                parts.append(rf"\text{{{buf}}}")
-                buf = ""
-            parts.append(_MATH_TEXT_SPECIALS[c])
-        else:
-            buf += c
-    if buf:
-        parts.append(rf"\text{{{buf}}}")
-    return "".join(parts) or r"\text{}"

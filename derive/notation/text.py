@@ -19,7 +19,7 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.pretty.pretty_symbology import greek_unicode
 from sympy.printing.str import StrPrinter
 
-from derive.expr import MatScalar, ScalarDifferentialSymbol
+from derive.expr import MatScalar, ScalarDifferentialSymbol, Vec
 from derive.notation.common import (
     ADD,
     ATOM,
@@ -187,6 +187,10 @@ class TextPrinter(NotationMixin, StrPrinter):
     def _print_differential(self, expr):
         arg = expr.args[0]
         s = self._print(arg)
+        if type(arg) is type(expr) and isinstance(arg.args[0], (sp.Symbol, sp.MatrixSymbol)):
+            return "d²" + self._print(arg.args[0])  # d(df) = d²f, the second differential
+        if isinstance(arg, Vec):
+            return "d " + s  # d vec(F)
         return "d" + s if isinstance(arg, (sp.Symbol, sp.MatrixSymbol)) else f"d({s})"
 
     _print_ScalarDifferential = _print_differential
@@ -210,6 +214,40 @@ class TextPrinter(NotationMixin, StrPrinter):
 
     def _print_MatrixElement(self, expr):
         return self._indices(self.parenthesize(expr.parent, ATOM, strict=True), expr.indices)
+
+    # -- index notation (derive.latex.index_form) --------------------------------------------
+    def _entry_base(self, parent: sp.Basic) -> str:
+        s = self._print(parent)
+        if isinstance(parent, sp.MatrixSymbol):
+            return s if not any(c in _SCRIPTS or c == "_" for c in s) else f"({s})"
+        return s if self._clean_base(parent, s) and not self._has_script(s) else f"({s})"
+
+    def _print_Entry(self, expr):  # xᵢ, Aᵢⱼ, (Ax)ᵢ, softmax(z)ₖ
+        return self._indices(self._entry_base(expr.parent), expr.indices)
+
+    def _print_Row(self, expr):  # xᵢ: sample i, a row of the data matrix x
+        return self._indices(self._entry_base(expr.parent), (expr.index,))
+
+    def _print_KroneckerDelta(self, expr):
+        return self._indices("δ", expr.args)
+
+    def _index_operator(self, symbol: str, indices: tuple, body: sp.Basic) -> str:
+        s = self._print(body)
+        return self._indices(symbol, indices) + " " + (f"({s})" if self.prec(body) <= ADD else s)
+
+    def _print_IndexSum(self, expr):  # Σᵢ t, Σᵢⱼ t: over every value of the indices
+        indices = tuple(lim[0] for lim in reversed(expr.limits))
+        return self._index_operator("∑", indices, expr.function)
+
+    def _print_IndexProduct(self, expr):
+        indices = tuple(lim[0] for lim in reversed(expr.limits))
+        return self._index_operator("∏", indices, expr.function)
+
+    def _print_MatrixIndexSum(self, expr):
+        return self._index_operator("∑", (expr.index,), expr.term)
+
+    def _print_Assemble(self, expr):  # the vector or matrix, written by its entry
+        return self._print(expr.entry)
 
     # -- numbers ----------------------------------------------------------------------------
     def _print_Infinity(self, expr):
@@ -270,6 +308,12 @@ class TextPrinter(NotationMixin, StrPrinter):
     def _print_softplus(self, expr):
         return self._call("softplus", expr.args[0])
 
+    def _print_relu(self, expr):
+        return self._call("ReLU", expr.args[0])
+
+    def _print_step(self, expr):
+        return self._call("step", expr.args[0])
+
     def _print_Softmax(self, expr):
         return self._call("softmax", expr.arg)
 
@@ -281,6 +325,12 @@ class TextPrinter(NotationMixin, StrPrinter):
 
     def _print_FrechetDerivative(self, expr):
         return f"L_{expr.fn}m({self._print(expr.arg)}, {self._print(expr.direction)})"
+
+    def _print_NuclearNorm(self, expr):
+        return f"‖{self._print(expr.arg)}‖_*"
+
+    def _print_PolarFactor(self, expr):
+        return self._call("polar", expr.arg)
 
     def _print_ExtremeEigenvalue(self, expr):
         return self._call("λₘₐₓ" if expr.which == "max" else "λₘᵢₙ", expr.arg)
@@ -327,6 +377,15 @@ class TextPrinter(NotationMixin, StrPrinter):
 
     def _print_KroneckerProduct(self, expr):
         return " ⊗ ".join(self.parenthesize(a, MUL) for a in expr.args)
+
+    def _print_Vec(self, expr):
+        return self._call("vec", expr.arg)
+
+    def _print_CommutationMatrix(self, expr):
+        """K_mn: subscripts when both sizes have them (Kₘₙ), else K_(3,4)."""
+        m, n = self._print(expr.m), self._print(expr.n)
+        sub = subscript(m + n) if len(m) == len(n) == 1 else None
+        return "K" + sub if sub is not None else f"K_({m},{n})"
 
     # -- products and powers ----------------------------------------------------------------
     def _coefficient(self, c: sp.Expr) -> str:

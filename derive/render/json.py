@@ -1,8 +1,9 @@
 """JSON of a derivation, for tools: every expression as LaTeX and as plain text.
 
-Schema version 1. A document is one object with exactly these keys:
+Schema version 2. A document is one object with exactly these keys:
 
-``schema_version``  the integer 1; bumped on any incompatible change.
+``schema_version``  the integer 2; bumped on any incompatible change (2: remarks became
+                    objects that say whether each is checked).
 ``name``            the derivation's short name (may be "").
 ``title``           its title.
 ``goal``            what is derived, in words.
@@ -18,7 +19,9 @@ Schema version 1. A document is one object with exactly these keys:
                     ``lhs = after``; ``rule`` is ``{"id", "name", "source"}`` (the rule
                     applied, its name, its citation); ``note`` a string (may be "");
                     ``relation`` how before and after relate: ``"equal"``, ``"gradient"``
-                    (before = tr(afterᵀ dX)), ``"jacobian"`` (before = after · dx),
+                    (before = tr(afterᵀ dX)), ``"jacobian"`` (before = after · dx, for a
+                    matrix X after · vec(dX), vec stacking columns), ``"hessian"`` (before =
+                    vec(dX)ᵀ after vec(dX), after symmetric: a Hessian in the vec convention),
                     ``"solve"`` (after makes before vanish), ``"constant"`` (before − after
                     does not depend on the variables), ``"pointwise"`` (the integrands of
                     expectations agree), ``"monte-carlo"`` (the expectations agree, within
@@ -30,8 +33,16 @@ Schema version 1. A document is one object with exactly these keys:
 ``result``          the main result (right side of the first result equation) as an
                     expression object, or null when there are no results.
 ``results``         list of result equations, each ``{"lhs", "rhs"}`` of expression objects.
-``remarks``         list of strings.
+``remarks``         list of remarks, each ``{"text", "kind", "checked_by", "source"}``:
+                    ``kind`` is ``"checked"`` (``checked_by`` lists the labels of the
+                    claims that check its formulas, items of ``check``), ``"stated"``
+                    (not checked; ``source`` says where it comes from), ``"prose"`` (no
+                    formula) or ``"condition"`` (a hypothesis the result needs);
+                    ``source`` is "" and ``checked_by`` empty where they do not apply.
 ``definitions``     optional: the named shared factors (δ₂ = p − y), each ``{"lhs", "rhs"}``.
+``index_results``   optional, for a function written in index notation: the results entry by
+                    entry in that notation (∂f/∂zₖ = softmax(z)ₖ − yₖ), each ``{"lhs",
+                    "rhs"}`` with free indices; a check item compares each with autodiff.
 ``check``           null when the derivation was not checked numerically; otherwise
                     ``{"passed", "max_rel_error", "trials", "seed", "items", "failure"}``:
                     ``passed`` a boolean; ``max_rel_error`` a number (null if not finite);
@@ -53,13 +64,13 @@ from typing import Any, get_args
 
 import sympy as sp
 
-from derive.model import CheckReport, Derivation, Relation, Step
+from derive.model import CheckReport, Derivation, Relation, RemarkKind, Step
 from derive.render.latex import latex
 from derive.render.text import text
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "render", "to_dict"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _EXPR = {
     "type": "object",
@@ -82,6 +93,7 @@ SCHEMA: dict[str, Any] = {
                 "name": {"type": "string"},
                 "shape": {"type": "array", "items": {"type": ["integer", "string"]}},
                 "assumptions": {"type": "array", "items": {"type": "string"}},
+                "source": {"type": "string"},
             },
             "required": ["name", "shape", "assumptions"],
             "additionalProperties": False,
@@ -113,6 +125,17 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "properties": {"lhs": {"$ref": "#/$defs/expr"}, "rhs": {"$ref": "#/$defs/expr"}},
             "required": ["lhs", "rhs"],
+            "additionalProperties": False,
+        },
+        "remark": {
+            "type": "object",
+            "properties": {
+                "text": {"type": "string"},
+                "kind": {"enum": list(get_args(RemarkKind))},
+                "checked_by": {"type": "array", "items": {"type": "string"}},
+                "source": {"type": "string"},
+            },
+            "required": ["text", "kind", "checked_by", "source"],
             "additionalProperties": False,
         },
         "item": {
@@ -151,8 +174,9 @@ SCHEMA: dict[str, Any] = {
         "steps": {"type": "array", "items": {"$ref": "#/$defs/step"}},
         "result": _EXPR_OR_NULL,
         "results": {"type": "array", "items": {"$ref": "#/$defs/equation"}},
-        "remarks": {"type": "array", "items": {"type": "string"}},
+        "remarks": {"type": "array", "items": {"$ref": "#/$defs/remark"}},
         "definitions": {"type": "array", "items": {"$ref": "#/$defs/equation"}},
+        "index_results": {"type": "array", "items": {"$ref": "#/$defs/equation"}},
         "check": {"anyOf": [{"$ref": "#/$defs/check"}, {"type": "null"}]},
     },
     "required": [
@@ -228,6 +252,7 @@ def to_dict(derivation: Derivation) -> dict[str, Any]:
                 "name": g.name,
                 "shape": [int(s) if isinstance(s, (int, sp.Integer)) else str(s) for s in g.shape],
                 "assumptions": list(g.assumptions),
+                **({"source": g.source} if g.source else {}),
             }
             for g in d.given
         ],
@@ -236,10 +261,18 @@ def to_dict(derivation: Derivation) -> dict[str, Any]:
         "steps": [_step(s) for s in d.steps],
         "result": _expr(d.result) if d.results else None,
         "results": [{"lhs": _expr(lhs), "rhs": _expr(rhs)} for lhs, rhs in d.results],
-        "remarks": list(d.remarks),
+        "remarks": [
+            {"text": r.text, "kind": r.kind, "checked_by": list(r.checked_by), "source": r.source}
+            for r in d.remarks
+        ],
         **(
             {"definitions": [{"lhs": _expr(s), "rhs": _expr(e)} for s, e, *_ in d.definitions]}
             if d.definitions
+            else {}
+        ),
+        **(
+            {"index_results": [{"lhs": _expr(s), "rhs": _expr(e)} for s, e in d.index_results]}
+            if d.index_results
             else {}
         ),
         "check": _check(d.verification),

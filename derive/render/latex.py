@@ -8,13 +8,16 @@ rule, then the results and the numeric verification; `render(d, standalone=True)
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import sympy as sp
 
 from derive.model import Derivation, Given, Step
-from derive.notation.latex import escape_text, latex, math_text
-from derive.render.layout import citation, display_rows
+from derive.notation.latex import latex
+from derive.notation.latex_text import escape_text, math_text
+from derive.render import linebreak
+from derive.render.layout import citation, display_rows, was_read
 
 # --- derivations --------------------------------------------------------------------------------
 
@@ -30,71 +33,121 @@ def _relation(step: Step | None) -> str:
     return r"\doteq" if step is not None and step.relation == "constant" else "="
 
 
-def _visual_len(tex: str) -> int:
-    """Roughly how many characters wide LaTeX math is once typeset (a layout heuristic)."""
-    s = re.sub(r"\\(left|right|mathrm|operatorname|mathbf|hat|bar|top)\b", "", tex)
-    s = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: max(m[1], m[2], key=len), s)
-    s = re.sub(r"\^\{[^{}]*\}", "x", s)
-    s = re.sub(r"\\[a-zA-Z]+", "x", s)
-    return len(re.sub(r"[{}\s]", "", s))
+@dataclass(frozen=True)
+class Page:
+    """Where maths is set: `width` in points that a line may take, `text` typesetting a
+    citation or note given the points left for it, and `keep` ending a row that must stay on
+    the page of the next (``\\*``; MathJax and KaTeX want a plain ``\\``)."""
+
+    width: float
+    text: Callable[[str, float], str]
+    keep: str
 
 
-# Beyond this width (math characters, citation characters counting 0.7) a line and its
-# citation do not fit side by side in an article's text width, so citations go below.
-_PAGE_WIDTH = 48
-_SCREEN_WIDTH = 110
+def _doc_text(s: str, room: float) -> str:
+    """Text inside a displayed equation of a document: one line if it fits in `room` points,
+    else a paragraph box of that width, ragged right."""
+    if _TEXT_CHAR * len(s) <= room:
+        return rf"\text{{{escape_text(s)}}}"
+    return rf"\parbox[t]{{{room:.0f}pt}}{{\raggedright {escape_text(s)}}}"
 
 
-def _align_body(steps: Sequence[Step], text, width: int, keep: str = r"\\*") -> str:
-    """The inside of an align*/aligned block of the steps; `text` typesets a citation.
+# An article's text width at 10 pt (345 pt), less a margin for the estimate of `width`.
+DOCUMENT = Page(335.0, _doc_text, r"\\*")
+# A notebook cell: about 64 em; text is not wrapped there.
+SCREEN = Page(640.0, lambda s, room: math_text(s), r"\\")
+_TEXT_CHAR = 5.0  # points per character of 10 pt roman text, generously
+_QUAD = 10.0
+_FROM = r"\text{from}\quad"
 
-    Steps whose chain continues print ``&= after && (k) citation``; if the widest line and
-    the longest citation do not fit side by side within `width`, each citation goes on its
-    own line below its equation instead (``&\\qquad (k) citation``), joined to it by `keep`
-    (``\\\\*``: no page break between them; MathJax wants a plain ``\\\\``).
-    """
-    rows = []  # (math, citation, note): math has its & already
+
+@dataclass(frozen=True)
+class _Row:
+    """One equation of an aligned block: ``lhs &rel rhs``, and what is cited beside it."""
+
+    lhs: str
+    rel: str
+    rhs: str
+    cite: str | None = None
+    note: str | None = None
+
+
+def _rows(steps: Sequence[Step]) -> list[_Row]:
+    rows: list[_Row] = []
     for row in display_rows(steps):
         if row.kind == "start":
-            rows.append((f"{latex(row.lhs)} &= {latex(row.expr)}", None, None))
+            rows.append(_Row(latex(row.lhs), "=", latex(row.expr)))
         elif row.kind == "from":
             zero = " = 0" if row.step.relation == "solve" else ""
-            rows.append((rf"{text('from')}\quad & {latex(row.expr)}{zero}", None, None))
+            rows.append(_Row(_FROM, "", latex(row.expr) + zero))
         else:
             lhs = "" if row.chained else latex(row.lhs)
-            math = f"{lhs} &{_relation(row.step)} {latex(row.expr)}"
             cite = f"({row.number}) {citation(row.step)}"
-            rows.append((math, cite, row.step.note or None))
-    widest = max((_visual_len(m) for m, _, _ in rows), default=0)
-    longest = max((len(c) for _, c, _ in rows if c), default=0)
-    side = widest + 0.7 * longest <= width
-    lines: list[str] = []
-    for math, cite, note in rows:
-        if cite is None:
-            lines.append(math + r" \\")
+            rows.append(_Row(lhs, _relation(row.step), latex(row.expr), cite, row.step.note))
+    return rows
+
+
+def _aligned(rows: Sequence[_Row], page: Page) -> str:
+    r"""The inside of an align*/aligned block of `rows`, every line within ``page.width``.
+
+    Each equation prints ``lhs &= rhs``; a right side too wide for the page is broken over
+    lines (`break_lines`), each later line ``&\quad {} + …``. Citations go beside their
+    equations (``&& (k) citation``) when every equation is one line and the widest of them
+    and the longest citation fit side by side; otherwise each goes on its own line below
+    its equation (``&\qquad (k) citation``), joined to it by ``page.keep``.
+    """
+    if not rows:
+        return ""
+    lhs_width = max(linebreak.width(r.lhs) for r in rows)
+    first = page.width - lhs_width - linebreak.width("=")
+    rest = page.width - lhs_width - _QUAD
+    broken = [linebreak.break_lines(r.rhs, first, rest) for r in rows]
+    widest = max(linebreak.width(line) for lines in broken for line in lines)
+    cited = [r.cite for r in rows if r.cite] + [r.note for r in rows if r.note]
+    longest = max((len(c) for c in cited), default=0)
+    side = all(len(lines) == 1 for lines in broken) and (
+        lhs_width + widest + 2 * _QUAD + _TEXT_CHAR * longest <= page.width
+    )
+    room = page.width - lhs_width - 2 * _QUAD  # below an equation
+    beside = room - widest  # beside the widest one: every citation fits on one line there
+    out: list[str] = []
+    for row, lines in zip(rows, broken, strict=True):
+        rel = f"{row.rel} " if row.rel else " "
+        math = [f"{row.lhs} &{rel}{lines[0]}", *(rf"&\quad {line}" for line in lines[1:])]
+        if row.cite is None:
+            out += [m + f" {page.keep}" for m in math[:-1]] + [math[-1] + r" \\"]
         elif side:
-            lines.append(f"{math} && {text(cite)}" + r" \\")
-            if note:
-                lines.append(f"&&& {text(note)}" + r" \\")
+            out.append(f"{math[0]} && {page.text(row.cite, beside)}" + r" \\")
+            if row.note:
+                out.append(f"&&& {page.text(row.note, beside)}" + r" \\")
         else:
-            lines.append(f"{math} {keep}")
-            lines.append(rf"&\qquad {text(cite)} " + (keep if note else r"\\"))
-            if note:
-                lines.append(rf"&\qquad {text(note)}" + r" \\")
-    if lines:  # no line break after the last line
-        lines[-1] = re.sub(r" \\\\\*?$", "", lines[-1])
-    return "\n".join(lines)
+            out += [m + f" {page.keep}" for m in math]
+            end = page.keep if row.note else r"\\"
+            out.append(rf"&\qquad {page.text(row.cite, room)} {end}")
+            if row.note:
+                out.append(rf"&\qquad {page.text(row.note, room)}" + r" \\")
+    out[-1] = re.sub(r" \\\\\*?$", "", out[-1])  # no line break after the last line
+    return "\n".join(out)
 
 
-# Citations longer than this wrap in a paragraph box below their equation.
-_LONG_TEXT = 60
+def _align_body(steps: Sequence[Step], page: Page) -> str:
+    """The inside of an align*/aligned block of the steps (see `_aligned`)."""
+    return _aligned(_rows(steps), page)
 
 
-def _doc_text(s: str) -> str:
-    """Text inside a displayed equation of a document; long text wraps within the page."""
-    if len(s) <= _LONG_TEXT:
-        return rf"\text{{{escape_text(s)}}}"
-    return rf"\parbox[t]{{0.75\linewidth}}{{\raggedright {escape_text(s)}}}"
+def _equations(pairs: Sequence[tuple[sp.Basic, ...]]) -> list[_Row]:
+    """``lhs = rhs`` rows of results or definitions (a definition may carry a third entry)."""
+    return [_Row(latex(lhs), "=", latex(rhs)) for lhs, rhs, *_ in pairs]
+
+
+def display(tex: str, page: Page = DOCUMENT) -> str:
+    r"""Displayed maths of a document: ``\[ tex \]``, or an ``align*`` of its lines when it
+    is too wide for the page (broken as `_aligned` breaks a right side)."""
+    lines = linebreak.break_lines(tex, page.width, page.width - _QUAD)
+    if len(lines) == 1:
+        return rf"\[ {tex} \]"
+    body = f" {page.keep}\n".join([f"&{lines[0]}", *(rf"&\quad {line}" for line in lines[1:])])
+    return "\n".join([r"\begin{align*}", body, r"\end{align*}"])
 
 
 def dimension(d: int | str | sp.Basic) -> sp.Basic:
@@ -115,15 +168,15 @@ def shape_latex(g: Given) -> str:
 def _fragment(d: Derivation) -> str:
     """The steps (align*), the results and the verification line."""
     out: list[str] = []
-    body = _align_body(d.steps, _doc_text, _PAGE_WIDTH)
+    body = _align_body(d.steps, DOCUMENT)
     if body:
         out += [r"\begin{align*}", body, r"\end{align*}"]
     if d.results:
-        results = [f"{latex(lhs)} &= {latex(rhs)}" for lhs, rhs in d.results]
-        out += [r"\noindent Result:", r"\begin{align*}", " \\\\\n".join(results), r"\end{align*}"]
+        results = _aligned(_equations(d.results + d.index_results), DOCUMENT)
+        out += [r"\noindent Result:", r"\begin{align*}", results, r"\end{align*}"]
     if d.definitions:
-        where = [f"{latex(name)} &= {latex(e)}" for name, e, *_ in d.definitions]
-        out += [r"\noindent where", r"\begin{align*}", " \\\\\n".join(where), r"\end{align*}"]
+        where = _aligned(_equations(d.definitions), DOCUMENT)
+        out += [r"\noindent where", r"\begin{align*}", where, r"\end{align*}"]
     out.append(rf"\noindent\textit{{{escape_text(verification_line(d))}}}")
     return "\n".join(out) + "\n"
 
@@ -131,6 +184,9 @@ def _fragment(d: Derivation) -> str:
 def _body(d: Derivation) -> str:
     """Given, goal, objective, the fragment, remarks: one derivation in a document."""
     out: list[str] = []
+    read = was_read(d)
+    if read:  # the function as read from the user's LaTeX, first
+        out += [r"\paragraph{Read as.}", display(f"f = {latex(d.objective)}")]
     if d.given:
         out.append(r"\paragraph{Given.}")
         out.append(r"\begin{itemize}")
@@ -138,29 +194,42 @@ def _body(d: Derivation) -> str:
             extra = ", ".join(g.assumptions)
             if g.role:
                 extra = f"{extra} ({g.role})" if extra else g.role
+            if g.source:
+                extra = f"{extra} [{g.source}]" if extra else f"[{g.source}]"
             item = rf"\item ${latex(sp.Symbol(g.name))} \in {shape_latex(g)}$"
             out.append(item + (f", {escape_text(extra)}" if extra else ""))
         out.append(r"\end{itemize}")
     if d.goal:
         out.append(rf"\paragraph{{Goal.}} {escape_text(d.goal)}")
-    if d.objective is not None:
-        out += [r"\paragraph{Objective.}", rf"\[ {latex(d.objective)} \]"]
+    if d.objective is not None and not read:
+        out += [r"\paragraph{Objective.}", display(latex(d.objective))]
     out.append(r"\paragraph{Derivation.}")
     out.append(_fragment(d).rstrip("\n"))
     if d.remarks:
         out.append(r"\paragraph{Remarks.}")
         out.append(r"\begin{itemize}")
-        out += [rf"\item {escape_text(r)}" for r in d.remarks]
+        for r in d.remarks:  # a stated remark is marked "stated, not checked (source: …)"
+            marker = rf" --- \emph{{{escape_text(r.marker)}}}" if r.marker else ""
+            out.append(rf"\item {escape_text(r.text)}{marker}")
         out.append(r"\end{itemize}")
     return "\n".join(out) + "\n"
 
 
+# Latin Modern in T1: vector fonts (T1 Computer Modern would be bitmaps without cm-super).
+# Section titles are set ragged right (the article class's \section with \raggedright), so a
+# long title wraps rather than running into the margin.
 _PREAMBLE = r"""\documentclass{article}
 \usepackage[T1]{fontenc}
 \usepackage[utf8]{inputenc}
+\usepackage{lmodern}
+\usepackage{microtype}
 \usepackage{amsmath}
 \usepackage{amssymb}
 \allowdisplaybreaks
+\makeatletter
+\renewcommand{\section}{\@startsection{section}{1}{\z@}{-3.5ex \@plus -1ex \@minus -.2ex}%
+  {2.3ex \@plus.2ex}{\normalfont\Large\bfseries\raggedright}}
+\makeatother
 """
 
 
@@ -186,15 +255,35 @@ def render(derivation: Derivation, standalone: bool = False) -> str:
 
 
 def render_math(derivation: Derivation) -> str:
-    """``$$\\begin{aligned} … \\end{aligned}$$`` of the steps, for Jupyter's ``_repr_latex_``.
+    r"""The derivation as one ``$$\begin{aligned} … \end{aligned}$$`` block (Jupyter's
+    text/latex): the title, the cited steps, the results, the definitions and the
+    verification line.
 
-    Citations are ``\\text{…}`` with TeX specials set outside the text, so MathJax and LaTeX
-    show the same; with no steps, the results are shown instead.
+    It uses only what KaTeX (VS Code, GitHub's notebook view) and MathJax (Jupyter) both
+    render: text in ``\text``, ``\textbf`` or ``\textit`` with TeX specials, Greek and maths
+    symbols set in maths between the runs (`math_text`), no ``\parbox`` and no ``\\*``.
     """
-    body = _align_body(derivation.steps, math_text, _SCREEN_WIDTH, keep=r"\\")
-    if not body:
-        body = " \\\\\n".join(f"{latex(lhs)} &= {latex(rhs)}" for lhs, rhs in derivation.results)
-    return "$$\\begin{aligned}\n" + body + "\n\\end{aligned}$$"
+    d = derivation
+    parts: list[str] = []
+    title = d.title or d.name
+    if title:
+        parts.append("&" + _styled(math_text(title), r"\textbf"))
+    steps = _align_body(d.steps, SCREEN)
+    if steps:
+        parts.append(steps)
+    if d.results:
+        results = _aligned(_equations(d.results + d.index_results), SCREEN)
+        parts.append(r"&\text{Result:} \\" + "\n" + results)
+    if d.definitions:
+        where = _aligned(_equations(d.definitions), SCREEN)
+        parts.append(r"&\text{where} \\" + "\n" + where)
+    parts.append("&" + _styled(math_text(verification_line(d)), r"\textit"))
+    return "$$\\begin{aligned}\n" + " \\\\[1ex]\n".join(parts) + "\n\\end{aligned}$$"
+
+
+def _styled(tex: str, command: str) -> str:
+    r"""`math_text` output with its text runs in ``\textbf`` or ``\textit`` instead."""
+    return tex.replace(r"\text{", command + "{")
 
 
 def render_book(derivations: Sequence[Derivation], title: str) -> str:

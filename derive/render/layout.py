@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from derive.model import Step
+from derive.model import Derivation, Step
 
 # Relations of a step other than "=" (see derive/model.py): "constant" means equal up to an
 # additive constant, which textbooks write with a dotted or c-decorated equals sign.
@@ -71,3 +71,9 @@ def citation(step: Step, sep: str = ", ") -> str:
     if step.relation in RELATION_NOTE:
         text += f" ({RELATION_NOTE[step.relation]})"
     return text
+
+
+def was_read(d: Derivation) -> bool:
+    """Whether d's function was read from the user's LaTeX (its symbols say where their shapes
+    came from): then every output opens with the reading, so a misreading shows at once."""
+    return d.objective is not None and any(g.source for g in d.given)

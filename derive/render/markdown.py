@@ -14,6 +14,7 @@ import sympy as sp
 
 from derive.model import Derivation
 from derive.render.latex import citation, display_rows, latex, shape_latex, verification_line
+from derive.render.layout import was_read
 
 __all__ = ["escape", "render", "render_index"]
 
@@ -35,17 +36,20 @@ def render(derivation: Derivation) -> str:
     remarks, and the verification line."""
     d = derivation
     out = [f"## {escape(d.title or d.name or 'Derivation')}", ""]
+    read = was_read(d)
+    if read:  # the function as read from the user's LaTeX, first
+        out += ["**Read as.**", ""] + _block(f"f = {latex(d.objective)}")
     if d.given:
-        out += ["| Symbol | Shape | Assumptions |", "| --- | --- | --- |"]
+        columns = "| Symbol | Shape | Assumptions |" + (" Read by |" if read else "")
+        out += [columns, "| --- | --- | --- |" + (" --- |" if read else "")]
         for g in d.given:
             assumptions = ", ".join(g.assumptions + ((g.role,) if g.role else ()))
-            out.append(
-                f"| ${latex(sp.Symbol(g.name))}$ | ${shape_latex(g)}$ | {escape(assumptions)} |"
-            )
+            row = f"| ${latex(sp.Symbol(g.name))}$ | ${shape_latex(g)}$ | {escape(assumptions)} |"
+            out.append(row + (f" {escape(g.source)} |" if read else ""))
         out.append("")
     if d.goal:
         out += [f"**Goal.** {escape(d.goal)}", ""]
-    if d.objective is not None:
+    if d.objective is not None and not read:
         out += ["**Objective.**", ""] + _block(latex(d.objective))
     if d.steps:
         out += ["**Derivation.**", ""]
@@ -63,14 +67,17 @@ def render(derivation: Derivation) -> str:
                     out += [f"   *{escape(row.step.note)}*", ""]
     if d.results:
         out += ["**Result.**", ""]
-        for lhs, rhs in d.results:
+        for lhs, rhs in d.results + d.index_results:  # and entry by entry, in index notation
             out += _block(f"{latex(lhs)} = {latex(rhs)}")
     if d.definitions:
         out += ["**Where.**", ""]
         for name, e, *_ in d.definitions:
             out += _block(f"{latex(name)} = {latex(e)}")
     if d.remarks:
-        out += ["**Remarks.**", ""] + [f"- {escape(r)}" for r in d.remarks] + [""]
+        out += ["**Remarks.**", ""]
+        for r in d.remarks:  # a stated remark is marked "stated, not checked (source: …)"
+            out.append(f"- {escape(r.text)}" + (f" — *{escape(r.marker)}*" if r.marker else ""))
+        out.append("")
     out += [f"**Check:** {escape(verification_line(d))}", ""]
     return "\n".join(out)
 

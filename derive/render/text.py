@@ -12,7 +12,7 @@ import sympy as sp
 from derive.model import Derivation, Given
 from derive.notation.text import text
 from derive.render.latex import dimension, verification_line
-from derive.render.layout import citation, display_rows
+from derive.render.layout import citation, display_rows, was_read
 
 NOT_CHECKED = "not checked numerically (--no-check)"
 
@@ -39,15 +39,19 @@ def render(derivation: Derivation) -> str:
     """
     d = derivation
     lines = [d.title or d.name or "Derivation"]
+    read = was_read(d)
+    if read:  # the function as read from the user's LaTeX, first: a misreading shows at once
+        lines.append(f"Read as: f = {text(d.objective)}")
     if d.given:
         lines.append("Given:")
         for g in d.given:
             extra = ", ".join((shape_text(g), *g.assumptions))
             role = f" ({g.role})" if g.role else ""
-            lines.append(f"  {text(sp.Symbol(g.name))}: {extra}{role}")
+            source = f" [{g.source}]" if g.source else ""
+            lines.append(f"  {text(sp.Symbol(g.name))}: {extra}{role}{source}")
     if d.goal:
         lines.append(f"Goal: {d.goal}")
-    if d.objective is not None:
+    if d.objective is not None and not read:
         lines.append(f"Objective: {text(d.objective)}")
     if d.steps:
         lines.append("Steps:")
@@ -69,11 +73,14 @@ def render(derivation: Derivation) -> str:
     if d.results:
         lines.append("Result:")
         lines += [f"  {text(lhs)} = {text(rhs)}" for lhs, rhs in d.results]
+        # entry by entry, in the index notation the function was written in
+        lines += [f"  {text(lhs)} = {text(rhs)}" for lhs, rhs in d.index_results]
     if d.definitions:
         lines.append("Where:")
         lines += [f"  {text(name)} = {text(e)}" for name, e, *_ in d.definitions]
     if d.remarks:
         lines.append("Remarks:")
+        # str(r): a stated remark ends "— stated, not checked (source: …)"
         lines += [f"  - {r}" for r in d.remarks]
     lines.append(verification_line(d, NOT_CHECKED))
     return "\n".join(lines) + "\n"
