@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from derive.errors import (
+    AmbiguityError,
     DeriveError,
     DomainError,
     InputError,
@@ -43,6 +44,7 @@ _API = {
 }
 
 __all__ = [
+    "AmbiguityError",
     "DeriveError",
     "DomainError",
     "InputError",

@@ -13,6 +13,16 @@ from collections.abc import Sequence
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 FORMATS = ("text", "latex", "markdown", "json")
+EXAMPLES = r"""examples:
+  derive list
+  derive show softmax-ce --format latex --standalone -o softmax.tex
+  derive mle gaussian
+  derive grad '\frac12\|Ax-b\|_2^2' --wrt x --shape A=m,n
+  derive hessian '\sum_i \log(1 + e^{-y_i w^\top x_i})' --wrt w --shape x=N,d --emit numpy
+  derive check 'A^\top(Ax - b)' --of '\frac12\|Ax-b\|_2^2' --wrt x
+  derive export --all --output book
+  derive serve --open
+  derive rules logdet"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,55 +71,38 @@ def _problem_options(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=KIND",
         help="symmetric, spd, invertible, positive, nonnegative, nonzero, prob, onehot, "
-        "binary, unit; repeatable",
+        "binary, unit, full-column-rank, full-row-rank; repeatable",
     )
 
 
 def parse_shapes(items: Sequence[str]) -> dict[str, tuple[int | str, ...]]:
-    r"""--shape A=m,n x=n lambda= '\mu=n' → {"A": ("m", "n"), "x": ("n",), "lambda": (),
-    "mu": ("n",)}."""
-    from derive.errors import InputError
-    from derive.latex import symbol_name
+    """--shape items read into the API's shapes (derive.options, shared with `derive serve`)."""
+    from derive.options import parse_shapes as parse
 
-    shapes: dict[str, tuple[int | str, ...]] = {}
-    for item in items:
-        name, eq, dims = item.partition("=")
-        name, dims = name.strip(), dims.strip().strip("()")
-        if not eq or not name:
-            raise InputError(f"--shape takes NAME=DIMS, such as A=m,n or x=n, got {item!r}")
-        parts = [d.strip() for d in dims.split(",") if d.strip()] if dims else []
-        if len(parts) > 2 or not all(d.isalnum() and d.isascii() for d in parts):
-            raise InputError(f"--shape {item!r}: at most two dimensions, names or numbers")
-        shapes[symbol_name(name, "--shape")] = tuple(int(d) if d.isdigit() else d for d in parts)
-    return shapes
+    return parse(items)
 
 
 def parse_assumptions(items: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    r"""--assume S=spd --assume S=symmetric → {"S": ("spd", "symmetric")}; names may be
-    written in LaTeX ('\Sigma=spd')."""
-    from derive.errors import InputError
-    from derive.latex import symbol_name
+    """--assume items read into the API's assumptions (derive.options)."""
+    from derive.options import parse_assumptions as parse
 
-    out: dict[str, tuple[str, ...]] = {}
-    for item in items:
-        name, eq, kind = item.partition("=")
-        if not eq or not name.strip() or not kind.strip():
-            raise InputError(f"--assume takes NAME=KIND, such as S=spd, got {item!r}")
-        name = symbol_name(name.strip(), "--assume")
-        out[name] = out.get(name, ()) + (kind.strip(),)
-    return out
+    return parse(items)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from derive import __version__
+
     parser = _Parser(
         prog="derive",
+        # the description and the examples as written: one example to a line
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Step-by-step derivations for the mathematics of machine learning, each step "
+            "Step-by-step derivations for the mathematics of machine learning, each step\n"
             "citing its rule and every result verified numerically against JAX autodiff."
         ),
-        epilog="examples:  derive mle gaussian   derive show softmax-ce --format latex   "
-        "derive grad '\\frac12\\|Ax-b\\|_2^2' --wrt x --shape A=m,n   derive rules logdet",
+        epilog=EXAMPLES,
     )
+    parser.add_argument("--version", action="version", version=f"derive {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -154,8 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     for cmd, what in (
         ("grad", "the gradient of a scalar function written in LaTeX"),
-        ("hessian", "the Hessian of a scalar function of a vector, written in LaTeX"),
-        ("jacobian", "the Jacobian of a vector function of a vector, written in LaTeX"),
+        (
+            "hessian",
+            "the Hessian of a scalar function of a vector or matrix (vec convention), in LaTeX",
+        ),
+        (
+            "jacobian",
+            "the Jacobian of a vector or matrix function of a vector or matrix, in LaTeX",
+        ),
     ):
         p = sub.add_parser(cmd, help=what)
         p.latex_may_start_with_minus = True
@@ -177,6 +176,28 @@ def build_parser() -> argparse.ArgumentParser:
             )
 
     p = sub.add_parser(
+        "parse",
+        help="show how a LaTeX formula is read: the expression and each symbol's shape",
+    )
+    p.latex_may_start_with_minus = True
+    p.add_argument("latex", help=r"the formula, e.g. '(x-\mu)^\top\Sigma^{-1}(x-\mu)'")
+    p.add_argument(
+        "--shape",
+        action="append",
+        default=[],
+        metavar="NAME=DIMS",
+        help="a symbol's shape: A=m,n (matrix), x=n (vector), lambda= (scalar)",
+    )
+    p.add_argument(
+        "--assume",
+        action="append",
+        default=[],
+        metavar="NAME=KIND",
+        help="an assumption, as for grad",
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+    p = sub.add_parser(
         "check",
         help="check your own gradient: is CLAIM ∂F/∂NAME? if not, what slipped",
         epilog="exit codes: 0 correct, 1 wrong, 2 bad input",
@@ -189,6 +210,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rules", help="list or search the rulebook, or show one rule")
     p.add_argument("query", nargs="*", help="a rule id, or words to search for")
+
+    p = sub.add_parser(
+        "serve",
+        help="a local page: type LaTeX, see the derivation as you type (offline)",
+        epilog="its JSON: GET /api/derive?f=LATEX&wrt=NAME&kind=hessian&shape=A=m,n (kind, "
+        'shape, assume optional) is what --format json prints; bad input: 400 {"error": …}',
+    )
+    p.add_argument("--host", default="127.0.0.1", help="the address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="the port (default 8765)")
+    p.add_argument("--open", action="store_true", help="open the page in a web browser")
+    p.add_argument(
+        "--workers", type=int, default=2, metavar="N", help="worker processes (default 2)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="time limit of one derivation; its worker is killed after it (default 30)",
+    )
     return parser
 
 
@@ -372,6 +413,68 @@ def _emit_source(d, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_parse(args: argparse.Namespace) -> int:
+    """The reading of a formula: f in notation and in LaTeX, then each symbol, its shape and
+    where the shape came from (given, a convention, or inferred)."""
+    import json
+
+    import sympy as sp
+
+    from derive.expr import is_matrix
+    from derive.latex import read_latex
+    from derive.notation.latex import latex
+    from derive.notation.text import text
+    from derive.problem import shape_of, symbols_of
+
+    reading = read_latex(args.latex, parse_shapes(args.shape), parse_assumptions(args.assume))
+    f = reading.expr
+    kind = "a scalar" if not is_matrix(f) else f"shape {text(f.shape[0])} × {text(f.shape[1])}"
+    symbols = sorted(symbols_of(f).items())
+    if args.format == "json":
+        out = {
+            "text": text(f),
+            "latex": latex(f),
+            "symbols": [
+                {
+                    "name": name,
+                    "shape": [str(d) for d in shape_of(sym)],
+                    "source": reading.sources.get(name, ""),
+                }
+                for name, sym in symbols
+            ],
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"f = {text(f)}    ({kind})")
+    print(f"LaTeX: {latex(f)}")
+    for name, sym in symbols:
+        shape = shape_of(sym)
+        dims = [text(sp.Symbol(str(d))) for d in shape]
+        what = (
+            "scalar"
+            if not dims
+            else (f"{dims[0]}-vector" if len(dims) == 1 else " × ".join(dims) + " matrix")
+        )
+        source = reading.sources.get(name, "")
+        print(f"  {text(sp.Symbol(name))}: {what}" + (f"    [{source}]" if source else ""))
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from derive.errors import InputError
+    from derive.serve import serve
+
+    if not 0 <= args.port <= 65535 or args.workers < 1 or not args.timeout > 0:
+        raise InputError("serve takes a port 0-65535, at least one worker and a timeout > 0")
+    try:
+        serve(
+            args.host, args.port, open_browser=args.open, workers=args.workers, timeout=args.timeout
+        )
+    except OSError as e:  # the address is in use, or not this machine's
+        raise InputError(f"cannot serve on {args.host}:{args.port}: {e.strerror or e}") from e
+    return EXIT_OK
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from derive.answer import check_answer
 
@@ -397,6 +500,8 @@ COMMANDS = {
     "hessian": _cmd_derivative,
     "jacobian": _cmd_derivative,
     "check": _cmd_check,
+    "parse": _cmd_parse,
+    "serve": _cmd_serve,
 }
 
 

@@ -15,6 +15,20 @@ class DomainError(InputError):
     """The function is not real-valued at any point tried: there is nothing to differentiate."""
 
 
+class AmbiguityError(InputError):
+    """The text has two conventional readings that differ in value; the message spells out
+    both and how to write each. Never resolved by a guess."""
+
+    def __init__(self, written: str, readings: list[tuple[str, str]]) -> None:
+        self.written = written
+        self.readings = tuple(readings)
+        ways = "; ".join(f"for {meaning} write {how}" for meaning, how in readings)
+        alternatives = " or ".join(meaning for meaning, _ in readings)
+        super().__init__(
+            f"{written} is ambiguous: it can mean {alternatives}. {ways[0].upper()}{ways[1:]}"
+        )
+
+
 class ShapeError(InputError):
     """Shapes do not conform (the message names both sides and their shapes)."""
 

@@ -10,6 +10,8 @@ vocabulary. This module adds what a derivation needs on top:
 - `Softmax(z)`, `LogSumExp(z)`: column-vector softmax and log-sum-exp;
 - `MatrixFunction(X, f)`, `FrechetDerivative(X, E, f)`: expm(X), sinm(X), … and L_f(X, E);
 - `sigmoid`, `softplus`: scalar functions applied elementwise through `elementwise`;
+- `Vec(A)`, `CommutationMatrix(m, n)`: vec(A) (columns stacked) and K_mn, for Hessians
+  and Jacobians with respect to a matrix (the vec convention of Magnus & Neudecker);
 - `GradientOf`, `HessianOf`, `JacobianOf`: labels ∂f/∂X for the left side of an equation.
 
 Constructors here never let SymPy rewrite a form behind the engine's back (``.T`` on a sum
@@ -131,6 +133,28 @@ class LogSumExp(sp.Expr):
     @property
     def arg(self) -> MatrixExpr:
         return self.args[0]
+
+
+class NuclearNorm(sp.Expr):
+    """‖X‖_*: the sum of the singular values of X, tr((XᵀX)^{1/2})."""
+
+    is_commutative = True
+    is_real = True
+
+    def __new__(cls, arg: MatrixExpr) -> NuclearNorm:
+        if not getattr(arg, "is_Matrix", False):
+            raise TypeError(f"the nuclear norm is of a matrix, got {arg}")
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+
+class PolarFactor(_ShapePreserving):
+    """polar(X) = UVᵀ for the thin singular value decomposition X = UΣVᵀ: the orthogonal
+    factor of the polar decomposition, X(XᵀX)^{-1/2} when X has full column rank. It is the
+    gradient of ‖X‖_* wherever X has full rank."""
 
 
 class ExtremeEigenvalue(sp.Expr):
@@ -263,6 +287,93 @@ class softplus(sp.Function):  # noqa: N801
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sigmoid(self.args[0])
+
+
+class relu(sp.Function):  # noqa: N801
+    """The rectifier ReLU(t) = max(0, t); ReLU'(t) = step(t) wherever t ≠ 0 (at 0 it has no
+    derivative)."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return step(self.args[0])
+
+    @classmethod
+    def eval(cls, arg):  # noqa: D102 - SymPy hook
+        if arg.is_number and arg.is_real:
+            return sp.Max(0, arg)
+
+
+class step(sp.Function):  # noqa: N801
+    """The unit step: 1 for t > 0, 0 for t < 0 (undefined at 0, where ReLU has a kink). Its
+    derivative exists only as a distribution (Dirac's delta), so a second derivative through
+    it is refused."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.DiracDelta(self.args[0])
+
+    @classmethod
+    def eval(cls, arg):  # noqa: D102 - SymPy hook
+        if arg.is_number and arg.is_real and not arg.is_zero:
+            return sp.S.One if arg.is_positive else sp.S.Zero
+
+
+class Vec(MatrixExpr):
+    """vec(A): the columns of the m×n matrix A stacked into one mn-vector (column-major),
+    vec(A)_{i + m·j} = A_ij counting from 0 (Magnus & Neudecker's vec; the Cookbook's
+    (520)–(524))."""
+
+    def __new__(cls, arg: MatrixExpr) -> Vec:
+        if not getattr(arg, "is_Matrix", False):
+            raise TypeError(f"vec takes a matrix, got {arg}")
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple:
+        rows, cols = self.args[0].shape
+        return (rows * cols, sp.S.One)
+
+    def _entry(self, i, j, **kwargs):  # pragma: no cover - never indexed
+        raise TypeError("vec(A) is evaluated as a whole, not by entries")
+
+
+def _size(d: sp.Expr | int) -> sp.Expr:
+    """A dimension as a SymPy object: an int becomes an Integer (never sympify: see
+    tests/test_bad_input.py)."""
+    return sp.Integer(d) if isinstance(d, int) else d
+
+
+class CommutationMatrix(MatrixExpr):
+    """K_mn: the mn × mn permutation matrix with K_mn vec(A) = vec(Aᵀ) for every m × n
+    matrix A; K_mnᵀ = K_mn⁻¹ = K_nm (Magnus & Neudecker, Matrix Differential Calculus,
+    ch. 3, the commutation matrix)."""
+
+    def __new__(cls, m: sp.Expr | int, n: sp.Expr | int) -> CommutationMatrix:
+        return sp.Basic.__new__(cls, _size(m), _size(n))
+
+    @property
+    def m(self) -> sp.Expr:
+        """The rows of the matrix A whose vec K_mn transposes."""
+        return self.args[0]
+
+    @property
+    def n(self) -> sp.Expr:
+        """The columns of that matrix A."""
+        return self.args[1]
+
+    @property
+    def shape(self) -> tuple:
+        size = self.args[0] * self.args[1]
+        return (size, size)
+
+    def _entry(self, i, j, **kwargs):  # pragma: no cover - never indexed
+        raise TypeError("K is evaluated as a whole, not by entries")
 
 
 class GradientOf(sp.Expr):

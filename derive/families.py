@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from derive.distributions import DensityOf
+from derive.distributions import DensityOf, Distribution, Normal
 from derive.errors import UnknownNameError
 from derive.model import Rule
 from derive.rules.optimum import MEDIAN
@@ -32,6 +32,7 @@ from derive.rules.probability import (
     gaussian_density,
     i,
     laplace_density,
+    n,
     over_data,
     poisson_density,
     x,
@@ -49,7 +50,9 @@ class Family:
     "nonnegative", "positive", or () for the real line). `symbols` gives Unicode names for
     notes; `estimators` says in words what each estimate is; `set_aside` names the
     parameters with respect to which constant terms of the NLL are set aside (`as_mean`
-    writes what is left as a multiple of a mean over the data).
+    writes what is left as a multiple of a mean over the data). Where `estimators` says what
+    an estimate's expectation is (σ̂² is biased), `means` gives it, checked by Monte Carlo
+    over samples drawn from `sample`, the distribution of the data vector x = (x₁, …, xₙ).
     """
 
     name: str
@@ -70,7 +73,12 @@ class Family:
     #: parameters in which the NLL is not twice differentiable (|xᵢ − μ| in μ): they have
     #: no second-order step; a `reference` claim checks instead that θ̂ minimises the NLL
     nonsmooth: tuple[str, ...] = ()
-    remarks: tuple[str, ...] = ()
+    #: what the remark under the derivation says of minimising over the `nonsmooth`
+    #: parameters (convexity, the minimiser); their minimiser claims check it
+    minimiser_remark: str = ""
+    sample: Distribution | None = None
+    #: E[θ̂] over `sample`, by parameter name, where `estimators` states it
+    means: dict[str, sp.Expr] = field(default_factory=dict)
 
     def show(self, name: str) -> str:
         return self.symbols.get(name, name)
@@ -112,6 +120,8 @@ FAMILIES: dict[str, Family] = {
                 "sigma^2": "σ̂² = (1/n)∑(xᵢ − x̄)², the sample variance with divisor n "
                 "(biased: the unbiased estimate divides by n − 1)",
             },
+            sample=Normal(MU * sp.OneMatrix(n, 1), SIGMA2 * sp.Identity(n)),
+            means={"sigma^2": (n - 1) * SIGMA2 / n},
             set_aside=("mu",),
             as_mean=True,
             set_aside_note=(
@@ -192,11 +202,11 @@ FAMILIES: dict[str, Family] = {
                 )
             },
             nonsmooth=("mu",),
-            remarks=(
+            minimiser_remark=(
                 "in μ the NLL (1/b)∑|xᵢ − μ| + n·log(2b) is convex and piecewise linear: "
                 "its second derivative is 0 away from the data, so the second-derivative "
                 "test says nothing, but convexity makes the median, where the derivative "
-                "changes sign, a global minimiser for every b; b̂ then minimises over b",
+                "changes sign, a global minimiser for every b; b̂ then minimises over b"
             ),
         ),
     )

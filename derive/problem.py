@@ -17,11 +17,13 @@ from derive.errors import InputError, ShapeError
 from derive.expr import (
     DifferentialSymbol,
     MatScalar,
+    NuclearNorm,
     ScalarDifferentialSymbol,
     is_matrix,
     normalize,
+    relu,
 )
-from derive.model import Context, Given
+from derive.model import Context, Given, Remark, Step
 
 ASSUMPTIONS = (
     "symmetric",
@@ -47,7 +49,11 @@ class Problem:
     wrt: sp.Basic
     given: tuple[Given, ...]
     ctx: Context
-    remarks: tuple[str, ...] = ()
+    remarks: tuple[Remark, ...] = ()
+    #: f as written in index notation (Σᵢ yᵢ log pᵢ), None for a formula in matrix notation
+    index_form: sp.Basic | None = None
+    #: the cited steps from `index_form` to f, which a derivation opens with
+    opening: tuple[Step, ...] = ()
 
 
 def dim_name(d: sp.Basic) -> int | str:
@@ -98,11 +104,11 @@ def symbols_of(f: sp.Basic) -> dict[str, sp.Basic]:
 
 def _implied(
     f: sp.Basic, syms: dict[str, sp.Basic], declared: Mapping[str, set[str]]
-) -> tuple[dict[str, set[str]], list[str]]:
+) -> tuple[dict[str, set[str]], list[Remark]]:
     """Assumptions a numeric check needs because f would be undefined otherwise, and remarks
-    saying so where the user did not declare them."""
+    saying so where the user did not declare them (conditions, which the check draws inside)."""
     implied: dict[str, set[str]] = {}
-    remarks: list[str] = []
+    remarks: list[Remark] = []
     for node in sp.preorder_traversal(f):
         if (
             isinstance(node, sp.log)
@@ -117,7 +123,9 @@ def _implied(
                 implied.setdefault(arg.name, set()).add("posdet")
                 if not declared.get(arg.name, set()) & {"spd", "posdet"}:
                     shown = pretty_symbol(arg.name)
-                    remarks.append(f"log det {shown} is defined for det {shown} > 0")
+                    remarks.append(
+                        Remark.condition(f"log det {shown} is defined for det {shown} > 0")
+                    )
         if isinstance(node, sp.Inverse) and isinstance(node.arg, sp.MatrixSymbol):
             implied.setdefault(node.arg.name, set()).add("invertible")
         if isinstance(node, ElementwiseApplyFunction) and isinstance(node.expr, sp.MatrixSymbol):
@@ -139,11 +147,24 @@ def _implied(
                 if shown in ("exp", "sin", "cos")
                 else ", which is not supported"
             )
-            note = (
+            note = Remark.stated(
                 f"{shown} is applied to each entry of the matrix {node.expr}; it is not the "
-                f"matrix function {shown}(X) = Σ cₖXᵏ (Cookbook (128)){matrix_form}"
+                f"matrix function {shown}(X) = Σ cₖXᵏ{matrix_form}",
+                "Matrix Cookbook (2012) eq. (128); N. J. Higham, Functions of Matrices, SIAM 2008",
             )
             if shown and note not in remarks:
+                remarks.append(note)
+    for kinked, what in (
+        ((sp.Abs,), "|t| has no derivative at t = 0"),
+        ((relu,), "ReLU(t) = max(0, t) has no derivative at t = 0 (its derivative is step(t))"),
+        ((NuclearNorm,), "‖X‖_* has no derivative where X loses rank"),
+    ):
+        if f.has(*kinked):
+            note = Remark.condition(
+                f"{what}: the result holds wherever that does not happen (random draws "
+                "never land there)"
+            )
+            if note not in remarks:
                 remarks.append(note)
     return implied, remarks
 
@@ -171,6 +192,29 @@ def _function_name(fn: sp.Lambda) -> str:
     return ""
 
 
+def _culprits(f: sp.Basic, sources: Mapping[str, str]) -> str:
+    """ "; x is read as a vector by convention (…)": the symbols whose kind came from a
+    convention and whose dimensions make f a vector or matrix, for an error message."""
+    dims = set(f.shape[0].free_symbols | f.shape[1].free_symbols)
+    named = []
+    for node in sp.preorder_traversal(f):
+        if (
+            isinstance(node, sp.MatrixSymbol)
+            and sources.get(node.name, "").startswith("convention")
+            and (node.shape[0].free_symbols | node.shape[1].free_symbols) & dims
+            and node.name not in named
+        ):
+            named.append(node.name)
+    if not named:
+        return ""
+    return "; " + "; ".join(
+        f"{n} is read as a {'vector' if 'vector' in sources[n] else 'matrix'} only by "
+        f"convention ({sources[n].removeprefix('convention: ')}): declare --shape {n}= if it "
+        "is a number"
+        for n in named
+    )
+
+
 def make_problem(
     f: sp.Basic,
     wrt: str,
@@ -183,15 +227,26 @@ def make_problem(
 
     Names may be written in LaTeX (``\\Sigma``, ``W_{1}``) in wrt, shapes and assume alike.
     """
-    from derive.latex import parse_latex, symbol_name
+    from derive.latex import read_latex, symbol_name
 
     if not isinstance(shapes or {}, Mapping) or not isinstance(assume or {}, Mapping):
         raise InputError("shapes and assume map names to shapes and assumption kinds")
+    sources: Mapping[str, str] = {}
+    index = None
     if isinstance(f, str):
-        f = parse_latex(f, shapes, assume)
+        reading = read_latex(f, shapes, assume)
+        f, sources, index = reading.expr, reading.sources, reading.index
     if not isinstance(f, sp.Basic):
         raise InputError(f"f must be a SymPy expression, got {type(f).__name__}")
     f = normalize(f)
+    if vector_valued and (not is_matrix(f) or tuple(f.shape) == (1, 1)):
+        from derive.notation.text import text
+
+        raise ShapeError(
+            f"a Jacobian is taken of a vector function, and f = {text(f)} is a number: its "
+            "derivative is the gradient (derive grad; the Jacobian of a number is the "
+            "gradient transposed)"
+        )
     if is_matrix(f):
         if vector_valued:
             if f.shape[1] != 1:
@@ -201,6 +256,7 @@ def make_problem(
         else:
             raise ShapeError(
                 f"the gradient needs a scalar function; f has shape {f.shape[0]}x{f.shape[1]}"
+                + _culprits(f, sources)
             )
     syms = symbols_of(f)
 
@@ -249,11 +305,39 @@ def make_problem(
             if not isinstance(sym, sp.MatrixSymbol) or sym.shape[0] != sym.shape[1]:
                 raise ShapeError(f"{name} is assumed {'/'.join(sorted(kinds))} but is not square")
     given = tuple(
-        Given(name, shape_of(sym), tuple(sorted(assume_sets.get(name, ()))))
+        Given(
+            name,
+            shape_of(sym),
+            tuple(sorted(assume_sets.get(name, ()))),
+            source="given" if name in shapes else sources.get(name, ""),
+        )
         for name, sym in sorted(syms.items())
     )
     ctx = Context(
         varying=frozenset({syms[wrt]}),
         assume={k: frozenset(v) for k, v in assume_sets.items()},
     )
-    return Problem(f=f, wrt=syms[wrt], given=given, ctx=ctx, remarks=tuple(remarks))
+    return Problem(
+        f=f,
+        wrt=syms[wrt],
+        given=given,
+        ctx=ctx,
+        remarks=tuple(remarks),
+        index_form=index.form if index is not None else None,
+        opening=_opening(index, f),
+    )
+
+
+def _opening(index: object, f: sp.Basic) -> tuple[Step, ...]:
+    """The steps from a formula's index form to f, each citing its identity (the moves of
+    `derive.latex.contract`, the last ending at f exactly as the derivation starts)."""
+    if index is None or not index.moves:
+        return ()
+    from derive.record import Recorder
+
+    rec = Recorder()
+    before = index.form
+    for k, move in enumerate(index.moves):
+        after = f if k == len(index.moves) - 1 else move.after
+        before = rec.cite(move.rule, sp.Symbol("f"), before, after, move.note)
+    return tuple(rec.steps)

@@ -23,6 +23,8 @@ from derive.expr import (
     LogSumExp,
     MatrixFunction,
     MatScalar,
+    NuclearNorm,
+    PolarFactor,
     PseudoInverse,
     ScalarDifferentialSymbol,
     Softmax,
@@ -508,6 +510,34 @@ DET = register(
 )
 
 
+NUCLEAR = register(
+    DifferentialRule(
+        id="diff.nuclear",
+        name="Nuclear norm",
+        source=(
+            "elementary: ‖X‖_* = tr((XᵀX)^{1/2}) and d tr(S^{1/2}) = ½ tr(S^{-1/2} dS) give "
+            "tr((X(XᵀX)^{-1/2})ᵀ dX), and X(XᵀX)^{-1/2} = UVᵀ for the thin SVD X = UΣVᵀ"
+        ),
+        statement=r"\partial\|X\|_* = \operatorname{tr}(\operatorname{polar}(X)^\top \partial X),"
+        r"\quad \operatorname{polar}(X) = U V^\top",
+        conditions=("X of full rank (no singular value 0)",),
+        apply=lambda arg, ctx: sp.Trace(sp.MatMul(sp.Transpose(PolarFactor(arg.arg)), d(arg.arg))),
+        examples=lambda: [
+            RuleExample(
+                d(NuclearNorm(_ms("X", m, n))),
+                sp.Trace(
+                    sp.MatMul(
+                        sp.Transpose(PolarFactor(_ms("X", m, n))),
+                        DifferentialSymbol(_ms("X", m, n)),
+                    )
+                ),
+                wrt=("X",),
+            )
+        ],
+    )
+)
+
+
 def _logdet(arg: sp.Basic, ctx: Context) -> sp.Basic:
     det = arg.args[0]
     if isinstance(det, sp.Abs):
@@ -619,9 +649,11 @@ def _differentiable(derivative: sp.Expr, what: sp.Basic) -> sp.Expr:
     """Refuse a derivative that exists only as a distribution (sign, Heaviside, |t| at 0...)."""
     if derivative.has(sp.DiracDelta, sp.Heaviside) or derivative.has(sp.Derivative):
         from derive.errors import UnsupportedError
+        from derive.notation.text import text
 
         raise UnsupportedError(
-            f"differentiating {what}", "it is not differentiable everywhere (a step or a kink)"
+            f"differentiating {text(what)}",
+            "it is not differentiable everywhere (a step or a kink)",
         )
     return derivative
 
@@ -783,6 +815,7 @@ BY_TYPE: dict[type, Rule] = {
     sp.Transpose: TRANSPOSE,
     sp.Trace: TRACE,
     sp.Determinant: DET,
+    NuclearNorm: NUCLEAR,
     sp.HadamardProduct: HADAMARD,
     sp.KroneckerProduct: KRONECKER,
     ElementwiseApplyFunction: ELEMENTWISE,
@@ -793,7 +826,7 @@ BY_TYPE: dict[type, Rule] = {
 }
 
 #: scalar functions of one argument that the chain rule handles by SymPy's scalar `diff`
-SCALAR_FUNCTIONS = (sp.log, sp.exp, sp.tanh, sp.sin, sp.cos, sp.Pow)
+SCALAR_FUNCTIONS = (sp.log, sp.exp, sp.tanh, sp.sin, sp.cos, sp.sinh, sp.cosh, sp.Pow)
 
 
 def rule_for(arg: sp.Basic, ctx: Context) -> Rule | None:

@@ -79,7 +79,7 @@ CORPUS: list[Bad] = [
     Bad("python-import", "__import__('os').system('true')"),
     Bad("shell-semicolon", "x; rm -rf /", needle="unexpected"),
     Bad("shell-backticks", "`touch /tmp/derive-pwned`", needle="unexpected character"),
-    Bad("shell-subst", "$(touch /tmp/derive-pwned)", needle="conform"),
+    Bad("shell-subst", "$(touch /tmp/derive-pwned)", needle="ambiguous"),
     # --- characters ------------------------------------------------------------------------
     Bad("non-ascii-letter", "é^\\top é", needle="unexpected character"),
     Bad("rtl-override", "\u202ex^\\top x", needle="unexpected character"),
@@ -109,7 +109,11 @@ CORPUS: list[Bad] = [
     Bad("log-zero", r"\log(x^\top x) + \log 0", needle="undefined"),
     # --- non-differentiable -----------------------------------------------------------------
     Bad("sign-of-scalar", r"\operatorname{sign}(x^\top x)", needle="sign"),
-    Bad("max", r"\max(x)", needle="unknown command"),
+    Bad("max", r"\max(x)", needle="expected ','"),
+    Bad("max-of-two", r"\max(x^\top x, 1)", needle="only \\max(0, x)"),
+    Bad("max-over-index", r"\max_i x_i", needle="not differentiable"),
+    Bad("relu-derivative-again", r"\operatorname{ReLU}'(x^\top x)", needle="step(xᵀx)"),
+    Bad("relu-second-derivative", r"\operatorname{ReLU}''(x^\top x)", needle="not a function"),
     # --- options -------------------------------------------------------------------------------
     Bad(
         "shape-three-dims",
@@ -188,7 +192,7 @@ MORE: list[Bad] = [
     Bad("python-eval", "eval('1+1')", needle="unexpected"),
     Bad("python-lambda", "lambda: 0", needle="unexpected"),
     Bad("python-dunder", "x.__class__.__mro__", needle="unexpected"),
-    Bad("shell-pipe", "x | cat /etc/passwd", needle="expected"),
+    Bad("shell-pipe", "x | cat /etc/passwd", needle="ambiguous"),
     Bad("fullwidth-letter", "ｘ^\\top ｘ", needle="unexpected character"),
     Bad("math-italic-letter", "𝑥^\\top 𝑥", needle="unexpected character"),
     Bad("superscript-two", "x²", needle="unexpected character"),
@@ -205,7 +209,7 @@ MORE: list[Bad] = [
     Bad("log-base-one", r"\log_1(x^\top x)", needle="base 1"),
     Bad("zero-inverse", r"x^\top x \cdot 0^{-1}", needle="division by zero"),
     Bad("floor", r"\lfloor x^\top x \rfloor", needle="unknown command"),
-    Bad("relu", r"\mathbf{1}^\top \operatorname{relu}(x)", needle="unknown function"),
+    Bad("leaky-relu", r"\mathbf{1}^\top \operatorname{LeakyReLU}(x)", needle="unknown function"),
     Bad("assume-absent", r"x^\top x", assume={"S": "spd"}, needle="does not occur"),
     Bad("assume-spd-vector", r"x^\top x", assume={"x": "spd"}, needle="not square"),
 ]

@@ -96,4 +96,6 @@ def test_names_may_be_written_in_latex_as_in_f():
     assert latex.remarks == ()
     d = derive.gradient(r"\log\det W_1", "W_{1}", check=False)
     assert d.wrt == ("W_1",)
-    assert d.remarks == ("log det W₁ is defined for det W₁ > 0",)
+    assert [(r.kind, r.text) for r in d.remarks] == [
+        ("condition", "log det W₁ is defined for det W₁ > 0")
+    ]

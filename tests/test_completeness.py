@@ -54,6 +54,12 @@ SAMPLES: dict[str, tuple[sp.Basic, dict[str, frozenset[str]]]] = {
     "FrechetDerivative": (expr.FrechetDerivative(X, Y, "exp"), {}),
     "sigmoid": (expr.sigmoid(t), {}),
     "softplus": (expr.softplus(t), {}),
+    "relu": (expr.relu(t), {}),
+    "NuclearNorm": (expr.NuclearNorm(A), {}),
+    "PolarFactor": (expr.PolarFactor(A), {}),
+    "step": (expr.step(t), {}),
+    "Vec": (expr.Vec(A), {}),
+    "CommutationMatrix": (expr.CommutationMatrix(n, m), {}),
     "GradientOf": (expr.GradientOf(sp.Symbol("f"), x), {}),
     "HessianOf": (expr.HessianOf(sp.Symbol("f"), x), {}),
     "JacobianOf": (expr.JacobianOf(sp.Symbol("g"), x), {}),
@@ -219,13 +225,21 @@ REFUSED = {
     # sums over a symbolic number of samples
     "generate": LABELS
     | {"Expectation", "Median", "ExtremeEigenvalue", "ExtremeEigenvector"}
-    | {"DifferentialSymbol", "ScalarDifferentialSymbol", "MatDifferential", "ScalarDifferential"},
+    | {"DifferentialSymbol", "ScalarDifferentialSymbol", "MatDifferential", "ScalarDifferential"}
+    # K_mn alone: its sizes are no argument's (a product K vec(X) is generated)
+    | {"CommutationMatrix"},
     # densities are written out by rules before differentiating; a pseudo-inverse is written
     # out through its rank assumption first; second differentials and the derivative of a
     # matrix function's Fréchet derivative are not taken
     "differentiate": LABELS
     | {"Expectation", "Median", "BetaFunction", "BetaOf", "CategoricalDensity", "DensityOf"}
-    | {"PseudoInverse", "FrechetDerivative", "MatDifferential", "ScalarDifferential"},
+    | {"PseudoInverse", "FrechetDerivative", "MatDifferential", "ScalarDifferential"}
+    # the step function's derivative is Dirac's delta: a second derivative through a ReLU;
+    # the polar factor's (a second derivative through a nuclear norm) is not taken
+    | {"step", "PolarFactor"}
+    # vec and K appear in results in the vec convention (Hessians, Jacobians), not in
+    # functions; K alone is a constant (here "varying" in its symbolic sizes only)
+    | {"Vec", "CommutationMatrix"},
 }
 
 

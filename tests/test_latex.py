@@ -233,7 +233,8 @@ def test_products_by_cdot_times_and_slash():
     for text in (r"A \cdot x", r"A \times x", "A * x"):
         parses_to(text, A * x, shapes)
     parses_to(r"x^\top x / 2", q(T(x) * x) / 2, {"x": ("n",)})
-    parses_to(r"1/2 \lambda", lam / 2)
+    parses_to(r"\lambda/2", lam / 2)
+    parses_to(r"1/2 \cdot \lambda", lam / 2)  # an operator after the slash is not ambiguous
 
 
 # --- transpose and inverse ---------------------------------------------------------------------

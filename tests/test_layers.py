@@ -44,7 +44,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "derive.expectation",
         ),
     ),
-    ("numeric", ("derive.evaluate", "derive.sampling", "derive.integrate")),
+    (
+        "numeric",
+        (
+            "derive.jax_runtime",
+            "derive.arguments",
+            "derive.evaluate",
+            "derive.sampling",
+            "derive.integrate",
+        ),
+    ),
     (
         "checker, code generator and printers",
         (
@@ -57,9 +66,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "derive.render.*",
         ),
     ),
-    ("API", ("derive.methods", "derive.api", "derive.answer")),
+    ("API", ("derive.methods", "derive.api", "derive.answer", "derive.options")),
     ("worked derivations", ("derive.recipes", "derive.recipes.*")),
     ("public namespace", ("derive.collection", "derive")),
+    ("server", ("derive.serve", "derive.serve.*")),
     ("command line", ("derive.cli",)),
 )
 

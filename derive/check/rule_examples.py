@@ -7,11 +7,12 @@ from dataclasses import replace
 
 import sympy as sp
 
+from derive.arguments import names_used
 from derive.check.relations import Item, broken, relation_runner
 from derive.check.running import run_items
 from derive.errors import DeriveError, InputError
-from derive.evaluate import import_jax, names_used
 from derive.expr import DifferentialSymbol, ScalarDifferentialSymbol
+from derive.jax_runtime import import_jax
 from derive.model import Given, RuleExample
 
 

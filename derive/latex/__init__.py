@@ -12,15 +12,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import sympy as sp
 
 from derive.errors import InputError
 from derive.latex.build import build
+from derive.latex.contract import IndexReading
 from derive.latex.lexer import LatexSyntaxError
 from derive.latex.parser import Name, parse
 
-__all__ = ["LatexSyntaxError", "parse_latex", "symbol_name"]
+__all__ = [
+    "IndexReading",
+    "LatexSyntaxError",
+    "Reading",
+    "parse_latex",
+    "read_latex",
+    "symbol_name",
+]
 
 _PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
@@ -45,13 +54,34 @@ def symbol_name(text: str, what: str = "a name") -> str:
     return tree.name
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a formula was read as: the expression, for each of its symbols where its kind
+    and shape came from ("given", "convention: …" or "inferred: …"), and for a formula
+    written with sums over indices, that index form and the cited moves from it to `expr`."""
+
+    expr: sp.Basic
+    sources: Mapping[str, str]
+    index: IndexReading | None = None
+
+
 def parse_latex(
     text: str,
     shapes: Mapping[str, tuple] | None = None,
     assume: Mapping[str, str | tuple[str, ...]] | None = None,
 ) -> sp.Basic:
     """The expression `text` denotes; raises a `derive.InputError` subclass if it is malformed
-    (and `derive.UnsupportedError` for a construct the engine has no meaning for)."""
+    (`derive.AmbiguityError` where two conventional readings differ, and
+    `derive.UnsupportedError` for a construct the engine has no meaning for)."""
+    return read_latex(text, shapes, assume).expr
+
+
+def read_latex(
+    text: str,
+    shapes: Mapping[str, tuple] | None = None,
+    assume: Mapping[str, str | tuple[str, ...]] | None = None,
+) -> Reading:
+    """`parse_latex`, with where each symbol's kind and shape came from."""
     if not isinstance(shapes or {}, Mapping) or not isinstance(assume or {}, Mapping):
         raise InputError("shapes and assume map names to shapes and assumption kinds")
     kinds: dict[str, tuple[str, ...]] = {}
@@ -67,6 +97,6 @@ def parse_latex(
         if named.setdefault(key, shape) != shape:
             raise InputError(f"two different shapes are given for {key}")
     try:
-        return build(parse(text), named, kinds)
+        return Reading(*build(parse(text), named, kinds))
     except RecursionError:  # a safety net: the parser bounds nesting at MAX_DEPTH
         raise LatexSyntaxError("the expression is nested too deeply") from None

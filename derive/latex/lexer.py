@@ -28,6 +28,8 @@ class Token:
     kind: str  # "cmd", "letter", "number", "punct", "end"
     text: str
     pos: int
+    #: an explicit spacing command (\, \; \quad …) stood just before this token
+    spaced: bool = False
 
     def __str__(self) -> str:
         return "the end of the input" if self.kind == "end" else repr(self.text)
@@ -49,6 +51,7 @@ def tokenize(text: str) -> list[Token]:
     out: list[Token] = []
     i, n = 0, len(text)
     depth = 0
+    spaced = False
     while i < n:
         c = text[i]
         if c.isspace() or c == "$":
@@ -64,8 +67,11 @@ def tokenize(text: str) -> list[Token]:
             else:
                 raise LatexSyntaxError(f"a lone backslash at position {i}")
             word = text[i:j]
-            if word not in _SPACING:
-                out.append(Token("cmd", word, i))
+            if word in _SPACING:
+                spaced = True
+            else:
+                out.append(Token("cmd", word, i, spaced))
+                spaced = False
             i = j
             continue
         if c in _DIGITS or (c == "." and i + 1 < n and text[i + 1] in _DIGITS):
@@ -76,11 +82,13 @@ def tokenize(text: str) -> list[Token]:
             word = text[i:j].rstrip(".") if text[i:j].count(".") == 1 else text[i:j]
             if word.count(".") > 1:
                 raise LatexSyntaxError(f"malformed number {word!r} at position {i}")
-            out.append(Token("number", word, i))
+            out.append(Token("number", word, i, spaced))
+            spaced = False
             i += len(word)
             continue
         if c.isascii() and c.isalpha():
-            out.append(Token("letter", c, i))
+            out.append(Token("letter", c, i, spaced))
+            spaced = False
             i += 1
             continue
         if c in _PUNCT:
@@ -90,7 +98,8 @@ def tokenize(text: str) -> list[Token]:
                     raise LatexSyntaxError(f"groups nested deeper than {MAX_DEPTH}")
             elif c in ")}]":
                 depth -= 1
-            out.append(Token("punct", c, i))
+            out.append(Token("punct", c, i, spaced))
+            spaced = False
             i += 1
             continue
         raise LatexSyntaxError(f"unexpected character {c!r} at position {i}")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 import sympy as sp
 
 from derive.errors import InputError, ShapeError
-from derive.expr import MatScalar, elementwise, is_matrix, sigmoid, softplus
+from derive.expr import MatScalar, elementwise, is_matrix, relu, sigmoid, softplus
 from derive.latex import parser as P
 from derive.notation.text import text
 
@@ -27,6 +27,10 @@ SCALAR_FUNCTIONS = {
     "sigma": sigmoid,
     "softplus": softplus,
     "sign": sp.sign,
+    "cosh": sp.cosh,
+    "sinh": sp.sinh,
+    "relu": relu,
+    "abs": sp.Abs,
 }
 
 # A number written with powers (10^{10^{10}}) is computed exactly by SymPy; beyond this many
@@ -59,12 +63,24 @@ class Shapes:
         self.sample_width: set[sp.Symbol] = set()
         # > 0 while building what is applied entrywise (function arguments, Hadamard factors)
         self.entrywise = 0
+        # where each symbol's kind came from: "given", or the convention that made it
+        self.source: dict[str, str] = {}
+        # names written in bold somewhere (\mathbf, \boldsymbol): vectors, or upper-case matrices
+        self.bold: set[str] = set()
+        # names that are scalars only by the convention for lower-case Greek letters
+        self.convention_scalars: set[str] = set()
+        # the fresh dimensions of each undeclared upper-case matrix, by its name
+        self.matrix_dims: dict[sp.Symbol, str] = {}
         for name, shape in shapes.items():
             if not isinstance(name, str) or not isinstance(shape, tuple | list):
                 raise InputError(f"a shape maps a name to a tuple, got {name!r}: {shape!r}")
-            if not (name.isascii() and name.replace("_", "").isalnum()):
+            if not (
+                name.isascii()
+                and name.replace("_", "").replace("^(", "").replace(")", "").isalnum()
+            ):
                 raise InputError(f"a shape for {name!r}, which is not a name")
             self.syms[name] = self._declared(name, tuple(shape))
+            self.source[name] = "given"
 
     # --- dimensions -----------------------------------------------------------------------
     def _dim(self, d: int | str) -> sp.Expr:
@@ -110,10 +126,20 @@ class Shapes:
             name = self.vector_length[b]
             raise ShapeError(
                 f"{why if isinstance(why, str) else why()}; {name} is taken to be a vector "
-                f"(an undeclared lower-case name): declare {name} a scalar if it is one"
+                f"(an undeclared lower-case name): declare {name} a scalar if it is one "
+                f"(--shape {name}=)"
+            )
+        if a == 1 and b in self.matrix_dims:
+            name = self.matrix_dims[b]
+            raise ShapeError(
+                f"{name} is read as a matrix (an undeclared upper-case name) but this formula "
+                f"only makes sense if it is a vector or a number; its shape is not guessed: "
+                f"declare it (--shape {name}=n for a vector, --shape {name}= for a number)"
             )
         if a in self.fresh and b in self.vector_length:
             self.vector_length.setdefault(a, self.vector_length[b])
+        if a in self.fresh and b in self.matrix_dims:
+            self.matrix_dims.setdefault(a, self.matrix_dims[b])
         # The width of data rows x_i is settled once it is tied to anything else.
         self.sample_width.discard(a)
         self.sample_width.discard(b)
@@ -148,15 +174,26 @@ class Shapes:
         if name == "I":
             n = self._fresh()
             return sp.Identity(n)
-        head = name.split("_")[0]
-        if head in P.GREEK and head[0].islower():
+        head = name.split("_")[0].split("^")[0]
+        bold = name in self.bold
+        if head in P.GREEK and head[0].islower() and not bold:
             sym = self._scalar(name)
+            self.convention_scalars.add(name)
+            self.source[name] = "convention: a lower-case Greek letter is a scalar"
         elif head[0].isupper():
-            sym = sp.MatrixSymbol(name, self._fresh(), self._fresh())
+            rows, cols = self._fresh(), self._fresh()
+            self.matrix_dims[rows] = self.matrix_dims[cols] = name
+            sym = sp.MatrixSymbol(name, rows, cols)
+            self.source[name] = "convention: an upper-case letter is a matrix"
         else:
             n = self._fresh()
             self.vector_length[n] = name
             sym = sp.MatrixSymbol(name, n, 1)
+            self.source[name] = (
+                "convention: a bold letter is a vector"
+                if bold
+                else "convention: a lower-case Latin letter is a vector"
+            )
         self.syms[name] = sym
         return sym
 
@@ -279,6 +316,20 @@ class Shapes:
         if tuple(m.shape) == (1, 1):  # became 1×1 by unification after all
             return sp.Add(*[MatScalar(t) if is_matrix(t) else t for t in map(self.resolve, terms)])
         scalars = [t for t in terms if not is_matrix(t)]
+        guessed = sorted(
+            s.name
+            for t in scalars
+            for s in t.free_symbols
+            if isinstance(s, sp.Symbol) and s.name in self.convention_scalars
+        )
+        if guessed:  # x − μ: a vector μ written without bold, or a scalar for every entry?
+            name = guessed[0]
+            raise ShapeError(
+                f"{name} is added to every entry of {self._show(m)}, but {name} is a scalar "
+                f"only by convention (an undeclared lower-case Greek letter); if {name} is a "
+                f"vector, write it in bold or declare --shape {name}=n; if it is a number added "
+                f"to every entry, declare --shape {name}="
+            )
         if scalars and not (self._is_vector(m) or self.entrywise):
             raise ShapeError(
                 f"cannot add the scalar {self._show(sp.Add(*scalars))} and the matrix "
