@@ -39,7 +39,9 @@ def function(
     """A callable of the results, taking the symbols as keyword arrays.
 
     With one result it returns that result; with several, a named tuple of them in result
-    order (MLP backprop: ``grad_W_2, grad_b_2, grad_W_1, grad_b_1``). ``result`` picks one:
+    order (MLP backprop: ``grad_W_2, grad_b_2, grad_W_1, grad_b_1``). The gradient that a
+    Hessian derivation goes through is not among them: ``derive.hessian(…).function()``
+    returns H, and ``d.function("grad_x")`` the gradient. ``result`` picks one:
     ``d.function("W_2")`` returns ∂f/∂W₂ alone; it may be a field name (``"grad_W_2"``), the
     variable of a derivative (``"W_2"``), a result's symbol (``"w_hat"``) or a position.
     Fields are named by one rule (derive.codegen.results): ∂f/∂X is ``grad_X``, ∂²f/∂x∂xᵀ

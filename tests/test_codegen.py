@@ -395,10 +395,11 @@ def test_every_catalogue_result_as_code_matches_the_derivations_own_evaluation()
     from derive.check.measure import value_of
     from derive.check.trial import Trial
     from derive.codegen import outputs
+    from derive.codegen.results import asked
 
     checked, expected = 0, 0
     for label, d in _catalogue():
-        outs = outputs(d)
+        outs = asked(outputs(d))
         expected += 2 * len(outs)
         f = d.function()
         for trial in range(2):
@@ -471,6 +472,40 @@ def test_several_results_are_a_named_tuple_and_one_can_be_picked():
     with pytest.raises(derive.InputError, match="fits several results .grad_w, hessian_w"):
         logistic.function("w")
     assert [o.name for o in derive.codegen.outputs(logistic)] == ["grad_w", "hessian_w", "w_new"]
+
+
+@pytest.mark.parametrize(
+    ("latex", "wrt", "shapes", "hessian"),
+    [
+        (r"\frac{1}{2} x^\top A x + b^\top x", "x", {"A": ("n", "n")},
+         lambda v: (v["A"] + v["A"].T) / 2),
+        (r"\log \mathbf 1^\top \exp(z)", "z", {}, None),
+        (r"\operatorname{tr}(X^\top A X)", "X", {"A": ("m", "m"), "X": ("m", "n")}, None),
+    ],
+)  # fmt: skip
+def test_a_hessian_derivation_computes_the_hessian_its_gradient_by_name(
+    latex, wrt, shapes, hessian
+):
+    """derive.hessian was asked for H: .function() returns H (the gradient it went through is
+    d.function("grad_x")), where a catalogue entry asked for both returns both."""
+    d = derive.hessian(latex, wrt=wrt, shapes=shapes)
+    assert d.verified
+    rng = np.random.default_rng(3)
+    dims: dict[str, int] = {"n": 3, "m": 4}
+    args = {}
+    for g in d.given:
+        shape = tuple(dims.setdefault(s, 5) if isinstance(s, str) else s for s in g.shape)
+        args[g.name] = rng.standard_normal(shape)
+    h = d.function()(**args)
+    assert isinstance(h, np.ndarray), type(h)
+    size = args[wrt].size
+    assert h.shape == (size, size)
+    grad = d.function(f"grad_{wrt}")(**args)
+    assert np.shape(grad) == np.shape(args[wrt])
+    if hessian is not None:
+        np.testing.assert_allclose(h, hessian(args), rtol=1e-12)
+    both = derive.worked("logistic-regression", check=False).function()
+    assert both.__doc__.startswith("∂NLL/∂w =")  # the entry's three results, gradient first
 
 
 def test_keywords_follow_the_docstring():

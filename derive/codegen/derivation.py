@@ -15,7 +15,7 @@ from derive.arguments import names_used
 from derive.codegen.emit import generate, generate_outputs, results_type_name
 from derive.codegen.identifiers import identifier, keyword_arguments
 from derive.codegen.load import compile_source
-from derive.codegen.results import Output, function_name, outputs, select
+from derive.codegen.results import Output, asked, function_name, outputs, select
 from derive.errors import UnsupportedError
 from derive.evaluate import compile_function as evaluator
 from derive.model import Derivation, Given
@@ -33,6 +33,7 @@ def _chosen(d: Derivation, result: Result) -> tuple[tuple[Output, ...], str]:
     """The outputs to compute and the function's name."""
     outs = outputs(d)
     if result is None:
+        outs = asked(outs)
         return outs, function_name(d, outs)
     one = select(outs, result)
     return (one,), one.name

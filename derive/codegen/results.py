@@ -96,6 +96,21 @@ def outputs(d: Derivation) -> tuple[Output, ...]:
     return tuple(out)
 
 
+def asked(outs: tuple[Output, ...]) -> tuple[Output, ...]:
+    """The outputs a derivation was asked for: all of them, except a gradient listed after
+    the Hessian of the same function and variable, which is the step that led to the Hessian
+    (derive.hessian's derivation gives H; its gradient stays reachable by name, grad_x)."""
+    hessians = {o.lhs.args for o in outs if isinstance(o.lhs, HessianOf)}
+    kept, seen_hessian = [], set()
+    for o in outs:
+        if isinstance(o.lhs, HessianOf):
+            seen_hessian.add(o.lhs.args)
+        elif isinstance(o.lhs, GradientOf) and o.lhs.args in hessians & seen_hessian:
+            continue
+        kept.append(o)
+    return tuple(kept)
+
+
 def select(outs: tuple[Output, ...], result: str | int) -> Output:
     """The output `result` names: its field name, the variable of a derivative ("W_2" for
     ∂f/∂W₂), the symbol of a named result ("w_hat"), or its position in the tuple (from 0).
