@@ -183,8 +183,12 @@ class Claim:
     `function` with respect to the free entries X_ij, i ≤ j, of a symmetric X.
     kind "stationary": JAX's gradient of `function` with respect to
     `wrt` vanishes where each symbol in `at` takes its value. kind "constant": `function`
-    minus `expr` does not change with `wrt`. kind "reference": an independent numeric method
-    named by `method` (e.g. "numpy.linalg.eigh") agrees with the derived expressions:
+    minus `expr` does not change with `wrt`. kind "newton-step": `expr` equals w − H⁻¹g with
+    g and H JAX's gradient and Hessian of `function` in the one vector `wrt`. kind
+    "stationary-equation": `expr` is a Tuple (lhs, rhs), and lhs − rhs is a constant multiple
+    of JAX's gradient of `function` in `wrt` (so ∇f = 0 exactly where lhs = rhs).
+    kind "reference": an independent numeric method named by `method` (e.g.
+    "numpy.linalg.eigh") agrees with the derived expressions:
     ``reference(values, value)`` returns (derived, expected) arrays that must be equal, where
     `values` are the trial's inputs by name and ``value(e, values)`` evaluates an expression.
     """

@@ -215,6 +215,37 @@ def test_stationary_claim():
     assert "claim 'wrong point'" in report.failure
 
 
+def test_newton_step_claim_rejects_a_slip_a_sign_and_a_transpose():
+    """w − H⁻¹g against JAX's gradient and Hessian: for least squares (H = 2AᵀA) one step
+    lands on the solution; a factor, a sign or a transposed (row) step is rejected."""
+    right = x - sp.Inverse(2 * T(A) * A) * (2 * T(A) * (A * x - b))
+    wrong = [
+        x - sp.Inverse(T(A) * A) * (2 * T(A) * (A * x - b)),  # H off by 2
+        x + sp.Inverse(2 * T(A) * A) * (2 * T(A) * (A * x - b)),  # the sign
+        T(right),  # the same values as a row
+    ]
+    claims = [
+        Claim("newton-step", f"step {k}", e, LS, ("x",)) for k, e in enumerate([right, *wrong])
+    ]
+    report = check_derivation(derivation(claims=claims, objective=LS), trials=3)
+    assert [i.passed for i in report.items] == [True, False, False, False]
+    assert report.items[0].max_rel_error < 1e-11
+    assert report.items[0].method.startswith("jax.grad and jax.hessian")
+
+
+def test_stationary_equation_claim_accepts_any_multiple_and_rejects_another_equation():
+    """AᵀAx = Aᵀb is where ∇‖Ax − b‖² = 2Aᵀ(Ax − b) vanishes; so is 3AᵀAx = 3Aᵀb, but not
+    AᵀAx = 2Aᵀb nor AᵀAx = −Aᵀb."""
+    lhs, rhs = T(A) * A * x, T(A) * b
+    equations = [(lhs, rhs), (3 * lhs, 3 * rhs), (lhs, 2 * rhs), (lhs, -rhs)]
+    claims = [
+        Claim("stationary-equation", f"eq {k}", sp.Tuple(*e), LS, ("x",))
+        for k, e in enumerate(equations)
+    ]
+    report = check_derivation(derivation(claims=claims, objective=LS), trials=3)
+    assert [i.passed for i in report.items] == [True, True, False, False]
+
+
 def test_constant_step_and_claim():
     before = MatScalar(T(x - mu) * (x - mu))
     after = MatScalar(T(x) * x) - 2 * MatScalar(T(mu) * x)  # differs by μᵀμ

@@ -81,6 +81,13 @@ def build() -> Derivation:
         reference=top_eigenpair,
     )
     stationary = (sp.MatMul(S, u), sp.MatMul(LAMBDA, u))
+    eigenproblem = Claim(
+        "stationary-equation",
+        "∂L/∂u = 0 exactly where Su = λu (Su − λu against jax.grad of L)",
+        sp.Tuple(*stationary),
+        lag,
+        ("u",),
+    )
     return replace(
         d,
         title=TITLE,
@@ -88,7 +95,7 @@ def build() -> Derivation:
         objective=variance,
         steps=(*rec.steps, *d.steps),
         results=(*d.results, stationary),
-        claims=(*d.claims, reference),
+        claims=(*d.claims, eigenproblem, reference),
         remarks=(
             Remark.stated(
                 "A maximum of uᵀSu on the unit sphere is a stationary point of L in u (with "
@@ -98,6 +105,7 @@ def build() -> Derivation:
             Remark.checked(
                 "Setting ∂L/∂u = 2Su − 2λu to zero gives Su = λu: u is an eigenvector of S.",
                 *d.claims,
+                eigenproblem,
             ),
             Remark.checked(
                 "At such a point uᵀSu = λuᵀu = λ, so the maximum variance is the largest "

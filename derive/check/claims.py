@@ -83,6 +83,39 @@ def _claim_runner(claim: Claim, salt: int) -> tuple[Callable, str, str]:
 
         return run, "jax.grad over the entries X_ij, i ≤ j", "relative error"
 
+    if kind == "newton-step":
+        (w,) = wrt
+
+        def run(tr: Trial) -> float:
+            x = np.asarray(tr.values[w], dtype=float)
+            g = derivative("gradient", claim.function, w, tr.values, tr.dims).reshape(-1, order="F")
+            h = derivative("hessian", claim.function, w, tr.values, tr.dims)
+            h = h.reshape(x.size, x.size, order="F")
+            ref = x - np.linalg.solve(h, g).reshape(x.shape, order="F")
+            got, size = value_and_size(claim.expr, tr.values, tr.dims)
+            error = relative(got, ref, size)  # shapes compared as they are: wᵀ is not w
+            return error / conditioning((claim.function, claim.expr), tr.values, tr.dims)
+
+        return run, "jax.grad and jax.hessian, w − H⁻¹g by numpy.linalg.solve", "relative error"
+
+    if kind == "stationary-equation":
+        lhs, rhs = claim.expr.args
+        (w,) = wrt
+
+        def run(tr: Trial) -> float:
+            g = derivative("gradient", claim.function, w, tr.values, tr.dims).ravel()
+            left, size_l = value_and_size(lhs, tr.values, tr.dims)
+            right, size_r = value_and_size(rhs, tr.values, tr.dims)
+            r = (left - right).ravel()
+            size = (np.abs(size_l) + np.abs(size_r)).ravel()
+            if not np.any(r):
+                raise DeriveError("lhs − rhs vanishes at the draw: nothing to compare")
+            c = float(g @ r) / float(r @ r)  # the constant factor between ∇f and lhs − rhs
+            error = relative(g, c * r, abs(c) * size)
+            return error / conditioning((claim.function, lhs, rhs), tr.values, tr.dims)
+
+        return run, "jax.grad, proportional to lhs − rhs", "relative error"
+
     if kind == "stationary":
 
         def run(tr: Trial) -> float:

@@ -220,6 +220,10 @@ def logistic_regression() -> Derivation:
     semidefinite = _logistic_definiteness(h)
     b.claims += [gradient, hessian, semidefinite]
     newton = sp.MatAdd(w, sp.MatMul(-1, sp.Inverse(h), g))
+    step = Claim(
+        "newton-step", "the Newton step w − H⁻¹g against JAX's", newton, -objective, ("w",)
+    )
+    b.claims.append(step)
     return Derivation(
         title="Maximum likelihood for logistic regression",
         goal=(
@@ -264,6 +268,11 @@ def logistic_regression() -> Derivation:
                 "Newton's method (iteratively reweighted least squares): w ← w − H⁻¹g with g "
                 "the gradient and H the Hessian above; gradient descent: w ← w − ηg",
                 "C. M. Bishop, Pattern Recognition and Machine Learning, 2006, §4.3.3",
+            ),
+            Remark.checked(
+                "the Newton step w_new = w − H⁻¹g above, with g and H as derived, equals w − H⁻¹g "
+                "computed from JAX's gradient and Hessian of the NLL",
+                step,
             ),
         ),
     )
