@@ -33,11 +33,8 @@ def _persistent_cache(jax: ModuleType) -> None:
     """
     import os
 
-    path = os.environ.get("DERIVE_JAX_CACHE")
+    path = cache_dir()
     if path is None:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        path = os.path.join(base, "derive", "jax")
-    if not path:
         return
     try:
         os.makedirs(path, exist_ok=True)
@@ -46,6 +43,19 @@ def _persistent_cache(jax: ModuleType) -> None:
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     except (OSError, AttributeError):  # read-only home or an older JAX: just slower
         return
+
+
+def cache_dir() -> str | None:
+    """Where derive keeps JAX's work between runs: $DERIVE_JAX_CACHE, else
+    $XDG_CACHE_HOME/derive/jax or ~/.cache/derive/jax; None where DERIVE_JAX_CACHE="" turns
+    the cache off."""
+    import os
+
+    path = os.environ.get("DERIVE_JAX_CACHE")
+    if path is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        path = os.path.join(base, "derive", "jax")
+    return path or None
 
 
 class Deferred(Exception):

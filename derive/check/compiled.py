@@ -41,6 +41,7 @@ import sympy as sp
 
 from derive import integrate
 from derive.arguments import names_used
+from derive.check import stored
 from derive.check.closures import program
 from derive.errors import ShapeError
 from derive.evaluate import evaluate
@@ -379,6 +380,11 @@ def _compile(static: tuple, arrays: list[np.ndarray]) -> _Compiled:
     Requests that differ only in their values (the same item on two trials of the same
     sizes) are traced once, under ``jax.vmap``."""
     jax = import_jax()
+    name = stored.key(static, arrays)
+    found = stored.load(name)
+    if found is not None:
+        exported, untraced_before = found
+        return _Compiled(_executable(jax.jit(exported.call), arrays), untraced_before)
     untraced: set[int] = set()
     groups: dict[tuple, list[int]] = {}
     for i, (kind, expr, param, dims, slot_of) in enumerate(static):
@@ -406,13 +412,21 @@ def _compile(static: tuple, arrays: list[np.ndarray]) -> _Compiled:
                 untraced.update(members)
         return outs
 
-    lowered = jax.jit(run).trace(arrays).lower()
     try:
-        executable = lowered.compile(_COMPILER_OPTIONS)
+        exported = jax.export.export(jax.jit(run))(arrays)
+    except Exception:  # noqa: BLE001 - not exportable: traced and compiled here only
+        return _Compiled(_executable(jax.jit(run), arrays), frozenset(untraced))
+    stored.save(name, exported, frozenset(untraced))
+    return _Compiled(_executable(jax.jit(exported.call), arrays), frozenset(untraced))
+
+
+def _executable(jitted: Callable, arrays: list[np.ndarray]) -> Callable:
+    lowered = jitted.trace(arrays).lower()
+    try:
+        return lowered.compile(_COMPILER_OPTIONS)
     except Exception:  # noqa: BLE001 - an XLA that no longer knows an option: its defaults
         _COMPILER_OPTIONS.clear()
-        executable = lowered.compile()
-    return _Compiled(executable, frozenset(untraced))
+        return lowered.compile()
 
 
 def _unkept(e: sp.Basic, values: Mapping, dims: Mapping, varying, backend: str) -> np.ndarray:
