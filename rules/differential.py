@@ -34,13 +34,10 @@ from derive.expr import (
 from derive.model import Context, DifferentialRule, Rule, RuleExample
 from derive.rules import entrywise, matrix_function
 from derive.rules.registry import register
+from derive.rules.symbols import ms as _ms
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
 _t = sp.Symbol("t", real=True)
-
-
-def _ms(name: str, rows: sp.Expr, cols: sp.Expr = 1) -> sp.MatrixSymbol:
-    return sp.MatrixSymbol(name, rows, cols)
 
 
 def _zero_like(e: sp.Basic) -> sp.Basic:

@@ -15,13 +15,10 @@ from derive.expr import (
 )
 from derive.model import Citation, Context, Rewrite, Rule, RuleExample, Transform
 from derive.rules.registry import register
+from derive.rules.symbols import ms as _ms
 from derive.rules.transpose import tp
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
-
-
-def _ms(name: str, rows: sp.Expr, cols: sp.Expr = 1) -> sp.MatrixSymbol:
-    return sp.MatrixSymbol(name, rows, cols)
 
 
 # --- symmetric matrices: the derivative with respect to the free entries ------------------

@@ -20,13 +20,10 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from derive.expr import MatScalar, elementwise
 from derive.model import Citation, RuleExample
 from derive.rules.registry import register
+from derive.rules.symbols import ms as _ms
 
 m, n = sp.symbols("m n", integer=True, positive=True)
 i, j, k = sp.symbols("i j k", integer=True)
-
-
-def _ms(name: str, rows: sp.Expr, cols: sp.Expr = 1) -> sp.MatrixSymbol:
-    return sp.MatrixSymbol(name, rows, cols)
 
 
 def _at(e: sp.Basic, *idx: sp.Basic) -> MatrixElement:

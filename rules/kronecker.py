@@ -24,15 +24,12 @@ from derive.expr import (
 )
 from derive.model import Citation, Context, Rewrite, Rule, RuleExample
 from derive.rules.registry import register
+from derive.rules.symbols import ms as _ms
 from derive.rules.transpose import tp
 
 m, n, k, q = sp.symbols("m n k q", integer=True, positive=True)
 
 MAGNUS = "Magnus & Neudecker, Matrix Differential Calculus"
-
-
-def _ms(name: str, rows: sp.Expr, cols: sp.Expr = 1) -> sp.MatrixSymbol:
-    return sp.MatrixSymbol(name, rows, cols)
 
 
 def _kron(*factors: sp.Basic) -> sp.Basic:

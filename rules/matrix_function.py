@@ -26,15 +26,12 @@ from derive.expr import (
 from derive.model import Context, DifferentialRule, Rewrite, Rule, RuleExample
 from derive.notation.text import text
 from derive.rules.registry import register
+from derive.rules.symbols import ms as _ms
 from derive.rules.transpose import count_transposes, tp
 
 n = sp.Symbol("n", integer=True, positive=True)
 
 HIGHAM = "N. J. Higham, Functions of Matrices: Theory and Computation, SIAM 2008, ch. 3"
-
-
-def _ms(name: str, rows: sp.Expr, cols: sp.Expr) -> sp.MatrixSymbol:
-    return sp.MatrixSymbol(name, rows, cols)
 
 
 def derivative_of(x: sp.Basic, fn: str) -> sp.Basic:

@@ -13,6 +13,7 @@ import sympy as sp
 from derive.expr import PseudoInverse, transpose
 from derive.model import Context, Rewrite, Rule, RuleExample
 from derive.rules.registry import register
+from derive.rules.symbols import ms as _ms
 
 m, n = sp.symbols("m n", integer=True, positive=True)
 
@@ -20,10 +21,6 @@ PENROSE = (
     "elementary: it satisfies the four Penrose conditions AGA = A, GAG = G, (AG)ᵀ = AG, "
     "(GA)ᵀ = GA, which define A⁺ (Penrose 1955, A generalized inverse for matrices)"
 )
-
-
-def _ms(name: str, rows: sp.Expr, cols: sp.Expr) -> sp.MatrixSymbol:
-    return sp.MatrixSymbol(name, rows, cols)
 
 
 def _rank(a: sp.Basic, ctx: Context) -> str | None:

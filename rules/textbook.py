@@ -15,13 +15,10 @@ from derive.model import Context, Rewrite, Rule, RuleExample
 from derive.rules.logsumexp import EXP_SHIFT, RECOGNISE_LSE, SOFTMAX_SUM
 from derive.rules.prepare import PROB_SUM, RECOGNISE_SOFTMAX
 from derive.rules.registry import register
+from derive.rules.symbols import ms as _ms
 from derive.rules.transpose import SYMMETRIC, TRANSPOSE_PRODUCT, TRANSPOSE_SUM
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
-
-
-def _ms(name: str, rows: sp.Expr, cols: sp.Expr = 1) -> sp.MatrixSymbol:
-    return sp.MatrixSymbol(name, rows, cols)
 
 
 # --- textbook form after identification -----------------------------------------------------

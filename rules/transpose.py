@@ -12,12 +12,9 @@ from derive.expr import (
 )
 from derive.model import Context, Rewrite, RuleExample
 from derive.rules.registry import register
+from derive.rules.symbols import ms as _ms
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
-
-
-def _ms(name: str, rows: sp.Expr, cols: sp.Expr = 1) -> sp.MatrixSymbol:
-    return sp.MatrixSymbol(name, rows, cols)
 
 
 # --- transposes ---------------------------------------------------------------------------
