@@ -198,16 +198,24 @@ def _ufunc(node, c):
 _mirrors(*UFUNCS)(_ufunc)
 
 
-@_mirrors(sp.MatAdd)
-def _mat_add(node, c):
-    parts = [c.sub(a) for a in node.args]
+def _entrywise_fold(op: Callable) -> Callable:
+    """A sum or Hadamard product of operands of one shape, folded left by `op`."""
 
-    def run(vals, t):
-        terms = [p(vals, t) for p in parts]
-        _same_shapes(node, terms)
-        return functools.reduce(operator.add, terms)
+    def build(node, c):
+        parts = [c.sub(a) for a in node.args]
 
-    return run
+        def run(vals, t):
+            terms = [p(vals, t) for p in parts]
+            _same_shapes(node, terms)
+            return functools.reduce(op, terms)
+
+        return run
+
+    return build
+
+
+_mirrors(sp.MatAdd)(_entrywise_fold(operator.add))
+_mirrors(HadamardProduct)(_entrywise_fold(operator.mul))
 
 
 @_mirrors(sp.MatMul)
@@ -245,18 +253,6 @@ def _unary(fn: Callable) -> Callable:
 _mirrors(sp.Inverse)(_unary(np.linalg.inv))
 _mirrors(sp.Trace)(_unary(np.trace))
 _mirrors(sp.Determinant)(_unary(np.linalg.det))
-
-
-@_mirrors(HadamardProduct)
-def _hadamard_product(node, c):
-    parts = [c.sub(a) for a in node.args]
-
-    def run(vals, t):
-        factors = [p(vals, t) for p in parts]
-        _same_shapes(node, factors)
-        return functools.reduce(operator.mul, factors)
-
-    return run
 
 
 @_mirrors(HadamardPower)
